@@ -1,0 +1,8 @@
+/** Unit tests run in parallel; integration tests share PostgreSQL and Redis but each file uses its own schema and queue prefix. */
+module.exports = {
+  testEnvironment: "node",
+  roots: ["<rootDir>/test"],
+  testMatch: ["**/*.test.ts"],
+  transform: { "^.+\\.ts$": ["ts-jest", { tsconfig: "tsconfig.json", isolatedModules: true }] },
+  testTimeout: 30000,
+};

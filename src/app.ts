@@ -1,0 +1,114 @@
+/**
+ * Builds the whole service from a Config: database, queue, Herald, job service, outbox relay,
+ * health, and the one-port server. Tests build it with their own schema and queue prefix, listen on
+ * port 0, and close it.
+ */
+import type { AddressInfo } from "node:net";
+import type { ConnectRouter } from "@connectrpc/connect";
+import { connectNodeAdapter } from "@connectrpc/connect-node";
+import { CoordinatorJobsService } from "../gen/es/coordinator/v1/coordinator_jobs_service_pb";
+import type { Config } from "./config";
+import { type Orm, openDatabase } from "./database";
+import { HealthService } from "./health/health-service";
+import { type Herald, HeraldError, HeraldTransientError, createHerald } from "./herald";
+import { JobService } from "./jobs/job-service";
+import type { Logger } from "./logger";
+import { OutboxRelay } from "./outbox/outbox-relay";
+import { QueueDispatcher } from "./outbox/queue-dispatcher";
+import { createCoordinatorService } from "./rpc/coordinator-service";
+import { createAuthInterceptor, createLoggingInterceptor } from "./rpc/interceptors";
+import { type PortServer, type RequestHandler, createPortServer } from "./server";
+
+export interface App {
+  orm: Orm;
+  jobs: JobService;
+  relay: OutboxRelay;
+  dispatcher: QueueDispatcher;
+  herald: Herald;
+  /** Starts listening; resolves with the bound port. */
+  listen(port?: number, host?: string): Promise<number>;
+  /** Graceful stop: no new connections, in-flight calls finish, the relay stops, pools close. */
+  close(): Promise<void>;
+}
+
+export async function createApp(config: Config, logger: Logger): Promise<App> {
+  const orm = await openDatabase(config, logger);
+  const dispatcher = new QueueDispatcher({
+    redisUrl: config.redisUrl,
+    prefix: config.queuePrefix,
+    defaultQueue: config.defaultQueue,
+    commandTimeoutMs: config.redisCommandTimeoutMs,
+    retentionSeconds: config.queueRetentionSeconds,
+    logger,
+  });
+  const herald = createHerald({
+    webhookUrl: config.discordWebhookUrl,
+    apiBaseUrl: config.discordApiUrl,
+    requestTimeoutMs: config.discordTimeoutMs,
+    logger,
+  });
+
+  let relay: OutboxRelay | undefined;
+  const jobs = new JobService(orm, {
+    defaultQueue: config.defaultQueue,
+    heraldEvents: new Set(herald.configured ? config.heraldEvents : []),
+    onOutboxWritten: () => relay?.wake(),
+  });
+  relay = new OutboxRelay(
+    orm,
+    jobs,
+    dispatcher,
+    herald.configured
+      ? {
+          send: (notice) => herald.send(notice),
+          isPermanent: (error) => error instanceof HeraldError && !(error instanceof HeraldTransientError),
+        }
+      : undefined,
+    {
+      batchSize: config.outboxBatchSize,
+      leaseMs: config.outboxLeaseMs,
+      pollIntervalMs: config.outboxPollIntervalMs,
+      maxBackoffMs: config.outboxMaxBackoffMs,
+      logger,
+    },
+  );
+  const health = new HealthService(orm, dispatcher, {
+    probeTimeoutMs: config.healthProbeTimeoutMs,
+    outboxStuckAfterMs: config.outboxStuckAfterMs,
+    heraldState: () => herald.state(),
+    logger,
+  });
+
+  const service = createCoordinatorService({ jobs, relay, health, dispatchTimeoutMs: config.dispatchTimeoutMs });
+  const connectHandler = connectNodeAdapter({
+    routes: (router: ConnectRouter) => router.service(CoordinatorJobsService, service),
+    interceptors: [createLoggingInterceptor(logger), createAuthInterceptor(config.apiKeys, logger)],
+    readMaxBytes: config.maxBodyBytes,
+  });
+  const handler: RequestHandler = (request, response) => connectHandler(request, response);
+  const portServer: PortServer = createPortServer(handler, {
+    tlsCertFile: config.tlsCertFile,
+    tlsKeyFile: config.tlsKeyFile,
+  });
+
+  relay.start();
+  return {
+    orm,
+    jobs,
+    relay,
+    dispatcher,
+    herald,
+    listen: (port = config.port, host = config.host) =>
+      new Promise((resolve, reject) => {
+        portServer.server.once("error", reject);
+        portServer.server.listen(port, host, () => resolve((portServer.server.address() as AddressInfo).port));
+      }),
+    close: async () => {
+      await portServer.close(config.shutdownGraceMs);
+      await relay.stop();
+      await herald.close();
+      await dispatcher.close();
+      await orm.close();
+    },
+  };
+}

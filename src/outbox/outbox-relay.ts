@@ -1,0 +1,189 @@
+/**
+ * The outbox relay: claims due entries, performs their side effect (BullMQ dispatch or a Discord
+ * notice), and marks them done. Claims take a lease with `FOR UPDATE SKIP LOCKED`, so several
+ * relays, in one process or many, never take the same entry at once, and an entry whose relay died
+ * is taken over when its lease runs out. A failed attempt is retried with backoff and jitter and
+ * recorded on the row with its error; an error the notifier marks as permanent abandons the entry.
+ */
+import type { Orm } from "../database";
+import type { JsonObject } from "../domain/inputs";
+import { JobEntity, type OutboxKind } from "../entities";
+import type { JobNotice } from "../herald/notice";
+import type { JobService } from "../jobs/job-service";
+import type { Logger } from "../logger";
+import { backoffDelayMs } from "./backoff";
+import type { QueueDispatcher } from "./queue-dispatcher";
+
+export interface Notifier {
+  send(notice: JobNotice): Promise<void>;
+  /** True for an error that retrying cannot fix, such as a deleted webhook. */
+  isPermanent(error: unknown): boolean;
+}
+
+export interface OutboxRelayOptions {
+  batchSize: number;
+  leaseMs: number;
+  pollIntervalMs: number;
+  baseBackoffMs?: number;
+  maxBackoffMs: number;
+  logger: Logger;
+}
+
+interface ClaimedEntry {
+  id: string;
+  kind: OutboxKind;
+  job_id: string;
+  payload: JsonObject;
+  attempts: number;
+}
+
+const CLAIM_DUE = `
+  update outbox set locked_until = now() + make_interval(secs => ?::double precision / 1000), attempts = attempts + 1
+  where id in (
+    select id from outbox
+    where processed_at is null and abandoned_at is null and available_at <= now()
+      and (locked_until is null or locked_until < now())
+    order by available_at, id
+    limit ? for update skip locked)
+  returning id, kind, job_id, payload, attempts`;
+
+const CLAIM_ONE = `
+  update outbox set locked_until = now() + make_interval(secs => ?::double precision / 1000), attempts = attempts + 1
+  where id in (
+    select id from outbox
+    where id = ? and processed_at is null and abandoned_at is null
+      and (locked_until is null or locked_until < now())
+    for update skip locked)
+  returning id, kind, job_id, payload, attempts`;
+
+export class OutboxRelay {
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<void> | undefined;
+  private wakeRequested = false;
+  private stopped = true;
+
+  constructor(
+    private readonly orm: Orm,
+    private readonly jobs: JobService,
+    private readonly dispatcher: QueueDispatcher,
+    private readonly notifier: Notifier | undefined,
+    private readonly options: OutboxRelayOptions,
+  ) {}
+
+  start(): void {
+    this.stopped = false;
+    this.wake();
+  }
+
+  /** Runs the relay as soon as possible; calls during a run make it run once more after. */
+  wake(): void {
+    if (this.stopped) return;
+    if (this.running) {
+      this.wakeRequested = true;
+      return;
+    }
+    clearTimeout(this.timer);
+    this.running = this.drain().finally(() => {
+      this.running = undefined;
+      if (this.stopped) return;
+      if (this.wakeRequested) {
+        this.wakeRequested = false;
+        this.wake();
+      } else {
+        this.timer = setTimeout(() => this.wake(), this.options.pollIntervalMs);
+        this.timer.unref();
+      }
+    });
+  }
+
+  /** Stops polling and waits for the batch in progress; unclaimed entries stay for the next start. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    await this.running;
+  }
+
+  /** Claims due entries and performs them, batch after batch, until none is due. */
+  async drain(): Promise<void> {
+    try {
+      for (;;) {
+        const entries = await this.claim(CLAIM_DUE, [this.options.leaseMs, this.options.batchSize]);
+        await Promise.all(entries.map((entry) => this.perform(entry)));
+        if (entries.length < this.options.batchSize || this.stopped) return;
+      }
+    } catch (error) {
+      this.options.logger.warn({ err: error }, "outbox relay could not claim entries; retrying at the next poll");
+    }
+  }
+
+  /**
+   * Performs one entry now if no relay holds it. Returns true when its side effect was done,
+   * false when it failed (and was scheduled for retry) or another relay has it.
+   */
+  async deliver(entryId: string): Promise<boolean> {
+    const [entry] = await this.claim(CLAIM_ONE, [this.options.leaseMs, entryId]);
+    if (!entry) return false;
+    return this.perform(entry);
+  }
+
+  private async claim(sql: string, params: unknown[]): Promise<ClaimedEntry[]> {
+    const rows = await this.orm.em.getConnection().execute<ClaimedEntry[]>(sql, params);
+    return rows.map((row) => ({ ...row, id: String(row.id) }));
+  }
+
+  private async perform(entry: ClaimedEntry): Promise<boolean> {
+    try {
+      if (entry.kind === "dispatch") await this.dispatch(entry);
+      else await this.notify(entry);
+      return true;
+    } catch (error) {
+      await this.recordFailure(entry, error).catch((recordError) =>
+        this.options.logger.error({ err: recordError, outboxId: entry.id }, "could not record an outbox failure; the lease will expire and the entry be retried"),
+      );
+      return false;
+    }
+  }
+
+  /** Adds the job to BullMQ unless it has left PENDING, then marks it QUEUED and the entry done in one transaction. */
+  private async dispatch(entry: ClaimedEntry): Promise<void> {
+    const job = await this.orm.em.fork().findOne(JobEntity, entry.job_id);
+    if (job?.status === "PENDING") await this.dispatcher.dispatch(job);
+    await this.orm.em.fork().transactional(async (em) => {
+      if (job) await this.jobs.markQueued(em, job.id, { queue: job.queue });
+      await em.getConnection().execute(
+        "update outbox set processed_at = now(), locked_until = null, last_error = null where id = ?",
+        [entry.id],
+        "run",
+        em.getTransactionContext(),
+      );
+    });
+  }
+
+  private async notify(entry: ClaimedEntry): Promise<void> {
+    if (this.notifier) await this.notifier.send(entry.payload.notice as unknown as JobNotice);
+    await this.orm.em.getConnection().execute(
+      "update outbox set processed_at = now(), locked_until = null, last_error = ? where id = ?",
+      [this.notifier ? null : "no notifier configured; notice dropped", entry.id],
+    );
+  }
+
+  private async recordFailure(entry: ClaimedEntry, error: unknown): Promise<void> {
+    const message = error instanceof Error ? error.message : String(error);
+    const permanent = entry.kind === "notify" && this.notifier?.isPermanent(error) === true;
+    const logContext = { err: error, outboxId: entry.id, kind: entry.kind, jobId: entry.job_id, attempt: entry.attempts };
+    if (permanent) {
+      this.options.logger.error(logContext, "outbox entry abandoned: the side effect cannot succeed");
+      await this.orm.em.getConnection().execute(
+        "update outbox set abandoned_at = now(), locked_until = null, last_error = ? where id = ?",
+        [message.slice(0, 2000), entry.id],
+      );
+      return;
+    }
+    const delayMs = backoffDelayMs(entry.attempts, this.options.baseBackoffMs ?? 500, this.options.maxBackoffMs);
+    this.options.logger.warn({ ...logContext, retryInMs: delayMs }, "outbox attempt failed; will retry");
+    await this.orm.em.getConnection().execute(
+      "update outbox set locked_until = null, available_at = now() + make_interval(secs => ?::double precision / 1000), last_error = ? where id = ?",
+      [delayMs, message.slice(0, 2000), entry.id],
+    );
+  }
+}

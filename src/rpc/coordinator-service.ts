@@ -1,0 +1,115 @@
+/**
+ * The CoordinatorJobsService handlers: convert the request, call the job service, convert the
+ * answer. Errors are normalised by the error interceptor, not here.
+ */
+import { create } from "@bufbuild/protobuf";
+import { timestampFromDate } from "@bufbuild/protobuf/wkt";
+import type { HandlerContext, ServiceImpl } from "@connectrpc/connect";
+import {
+  CompleteJobResponseSchema,
+  CoordinatorJobsService,
+  CreateJobResponseSchema,
+  DependencyHealthSchema,
+  FailJobResponseSchema,
+  GetHealthResponseSchema,
+  GetJobResponseSchema,
+  HealthStatus,
+  UpdateJobProgressResponseSchema,
+  UpdateJobStatusResponseSchema,
+} from "../../gen/es/coordinator/v1/coordinator_jobs_service_pb";
+import type { HealthService } from "../health/health-service";
+import type { CallContext, JobService } from "../jobs/job-service";
+import type { OutboxRelay } from "../outbox/outbox-relay";
+import { withTimeout } from "../timeout";
+import { actorKey } from "./context";
+import * as convert from "./convert";
+
+export interface CoordinatorServiceDeps {
+  jobs: JobService;
+  relay: OutboxRelay;
+  health: HealthService;
+  /** How long CreateJob waits for the first dispatch attempt before answering PENDING. */
+  dispatchTimeoutMs: number;
+}
+
+function callContext(context: HandlerContext): CallContext {
+  return { actor: context.values.get(actorKey), signal: context.signal };
+}
+
+export function createCoordinatorService(deps: CoordinatorServiceDeps): ServiceImpl<typeof CoordinatorJobsService> {
+  const { jobs, relay, health } = deps;
+
+  /** Tries the new job's dispatch at once; if it fails or takes too long, the relay retries it later. */
+  async function dispatchNow(entryId: string): Promise<void> {
+    const attempt = relay.deliver(entryId);
+    try {
+      await withTimeout(attempt, deps.dispatchTimeoutMs, "dispatch");
+    } catch {
+      relay.wake();
+    }
+  }
+
+  return {
+    async createJob(request, context) {
+      const result = await jobs.create(convert.createJobInput(request), callContext(context));
+      let job = result.job;
+      if (result.dispatch) {
+        await dispatchNow(result.dispatch.id);
+        job = await jobs.find(job.id);
+      }
+      return create(CreateJobResponseSchema, {
+        job: convert.jobToProto(job),
+        created: result.created,
+        dispatched: job.status !== "PENDING",
+      });
+    },
+
+    async updateJobStatus(request, context) {
+      const job = await jobs.updateStatus(convert.updateStatusInput(request), callContext(context));
+      return create(UpdateJobStatusResponseSchema, { job: convert.jobToProto(job) });
+    },
+
+    async updateJobProgress(request, context) {
+      const job = await jobs.updateProgress(convert.updateProgressInput(request), callContext(context));
+      return create(UpdateJobProgressResponseSchema, { job: convert.jobToProto(job) });
+    },
+
+    async completeJob(request, context) {
+      const job = await jobs.complete(convert.completeJobInput(request), callContext(context));
+      return create(CompleteJobResponseSchema, { job: convert.jobToProto(job) });
+    },
+
+    async failJob(request, context) {
+      const job = await jobs.fail(convert.failJobInput(request), callContext(context));
+      return create(FailJobResponseSchema, { job: convert.jobToProto(job) });
+    },
+
+    async getJob(request) {
+      const page = await jobs.get(convert.getJobInput(request));
+      return create(GetJobResponseSchema, {
+        job: convert.jobToProto(page.job),
+        steps: page.steps.map(convert.stepToProto),
+        events: page.events.map(convert.eventToProto),
+        nextPageToken: page.nextPageToken,
+      });
+    },
+
+    async getHealth() {
+      const report = await health.check();
+      return create(GetHealthResponseSchema, {
+        status: HealthStatus[report.status],
+        checkedAt: timestampFromDate(report.checkedAt),
+        dependencies: report.dependencies.map((dependency) =>
+          create(DependencyHealthSchema, {
+            name: dependency.name,
+            status: HealthStatus[dependency.status],
+            message: dependency.message,
+            latencyMs: BigInt(dependency.latencyMs),
+            counts: Object.fromEntries(Object.entries(dependency.counts).map(([key, value]) => [key, BigInt(value)])),
+            details: dependency.details,
+          }),
+        ),
+      });
+    },
+  };
+}

@@ -1,0 +1,94 @@
+/**
+ * Interceptors shared by every transport: API-key authentication and, outermost, one log line
+ * per call with error normalisation.
+ */
+import { timingSafeEqual } from "node:crypto";
+import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
+import type { ApiKey } from "../config";
+import type { Logger } from "../logger";
+import { actorKey } from "./context";
+import { toConnectError } from "./errors";
+
+/** Methods that answer without a key, so probes need no secret. */
+const OPEN_METHODS = new Set(["GetHealth", "Check", "Watch", "List", "ServerReflectionInfo"]);
+
+/** Actor recorded when the service runs without keys, in development only. */
+export const DEVELOPMENT_ACTOR = "development";
+
+function readPresentedKey(header: Headers): string | undefined {
+  const apiKey = header.get("x-api-key");
+  if (apiKey) return apiKey.trim();
+  const authorization = header.get("authorization");
+  const match = authorization ? /^Bearer\s+(.+)$/i.exec(authorization.trim()) : null;
+  return match?.[1];
+}
+
+function matchKey(keys: ApiKey[], presented: string): ApiKey | undefined {
+  const presentedBytes = Buffer.from(presented);
+  let found: ApiKey | undefined;
+  // Every key is compared, each in constant time, so timing tells nothing about which or how much matched.
+  for (const key of keys) {
+    const secret = Buffer.from(key.secret);
+    const equal = secret.length === presentedBytes.length && timingSafeEqual(secret, presentedBytes);
+    if (equal && !found) found = key;
+  }
+  return found;
+}
+
+/** Checks the API key of every call except health and reflection, and records its name as the actor. */
+export function createAuthInterceptor(keys: ApiKey[], logger: Logger): Interceptor {
+  return (next) => async (request) => {
+    if (keys.length === 0) {
+      request.contextValues.set(actorKey, DEVELOPMENT_ACTOR);
+      return next(request);
+    }
+    if (OPEN_METHODS.has(request.method.name)) return next(request);
+    const presented = readPresentedKey(request.header);
+    const key = presented === undefined ? undefined : matchKey(keys, presented);
+    if (!key) {
+      logger.warn({ method: request.method.name, keyPresented: presented !== undefined }, "rejected a call without a valid API key");
+      throw new ConnectError(
+        presented === undefined
+          ? "missing API key: send it in the x-api-key header or as Authorization: Bearer <key>"
+          : "invalid API key",
+        Code.Unauthenticated,
+      );
+    }
+    request.contextValues.set(actorKey, key.name);
+    return next(request);
+  };
+}
+
+/** Finds the job id a call is about, for the log line. */
+function jobIdOf(request: unknown, response: unknown): string | undefined {
+  const fromRequest = (request as { id?: unknown }).id;
+  if (typeof fromRequest === "string" && fromRequest !== "") return fromRequest;
+  const fromResponse = (response as { job?: { id?: unknown } } | undefined)?.job?.id;
+  return typeof fromResponse === "string" ? fromResponse : undefined;
+}
+
+/** Logs one line per call (method, code, duration, job id) and turns every error into a ConnectError. */
+export function createLoggingInterceptor(logger: Logger): Interceptor {
+  return (next) => async (request) => {
+    const started = performance.now();
+    const method = request.method.name;
+    try {
+      const response = await next(request);
+      const message = response.stream ? undefined : response.message;
+      logger.info({ method, code: "ok", durationMs: elapsed(started), jobId: request.stream ? undefined : jobIdOf(request.message, message) }, "rpc");
+      return response;
+    } catch (thrown) {
+      const error = toConnectError(thrown);
+      const jobId = request.stream ? undefined : jobIdOf(request.message, undefined);
+      const fields = { method, code: Code[error.code], durationMs: elapsed(started), jobId };
+      if (error.code === Code.Internal || error.code === Code.Unknown) logger.error({ ...fields, err: error.cause ?? thrown }, "rpc failed");
+      else if (error.code === Code.Unavailable || error.code === Code.DeadlineExceeded) logger.warn({ ...fields, err: error.cause ?? thrown }, "rpc failed");
+      else logger.info({ ...fields, reason: error.rawMessage }, "rpc");
+      throw error;
+    }
+  };
+}
+
+function elapsed(started: number): number {
+  return Math.round((performance.now() - started) * 10) / 10;
+}

@@ -4,9 +4,15 @@
  * port 0, and close it.
  */
 import type { AddressInfo } from "node:net";
-import type { ConnectRouter } from "@connectrpc/connect";
+import { createRegistry } from "@bufbuild/protobuf";
+import { type ConnectRouter, createConnectRouter } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
-import { CoordinatorJobsService } from "../gen/es/coordinator/v1/coordinator_jobs_service_pb";
+import {
+  CoordinatorJobsService,
+  type GetHealthResponse,
+  HealthStatus,
+} from "../gen/es/coordinator/v1/coordinator_jobs_service_pb";
+import { file_google_rpc_error_details } from "../gen/es/google/rpc/error_details_pb";
 import type { Config } from "./config";
 import { type Orm, openDatabase } from "./database";
 import { HealthService } from "./health/health-service";
@@ -18,6 +24,7 @@ import { QueueDispatcher } from "./outbox/queue-dispatcher";
 import { createCoordinatorService } from "./rpc/coordinator-service";
 import { createAuthInterceptor, createLoggingInterceptor } from "./rpc/interceptors";
 import { type PortServer, type RequestHandler, createPortServer } from "./server";
+import { createTranscoder } from "./transcoding";
 
 export interface App {
   orm: Orm;
@@ -80,10 +87,32 @@ export async function createApp(config: Config, logger: Logger): Promise<App> {
   });
 
   const service = createCoordinatorService({ jobs, relay, health, dispatchTimeoutMs: config.dispatchTimeoutMs });
+  const routes = (router: ConnectRouter) => router.service(CoordinatorJobsService, service);
+  const interceptors = [createLoggingInterceptor(logger), createAuthInterceptor(config.apiKeys, logger)];
+  const router = createConnectRouter({ interceptors, readMaxBytes: config.maxBodyBytes });
+  routes(router);
+  const transcoder = createTranscoder({
+    services: [CoordinatorJobsService],
+    handlers: router.handlers,
+    registry: createRegistry(file_google_rpc_error_details),
+    maxBodyBytes: config.maxBodyBytes,
+    logger,
+    // REST answers 503 when the service cannot serve, so load balancers and probes see it.
+    successStatus: (method, response) =>
+      method === CoordinatorJobsService.method.getHealth && (response as GetHealthResponse).status === HealthStatus.NOT_SERVING
+        ? 503
+        : undefined,
+  });
   const connectHandler = connectNodeAdapter({
-    routes: (router: ConnectRouter) => router.service(CoordinatorJobsService, service),
-    interceptors: [createLoggingInterceptor(logger), createAuthInterceptor(config.apiKeys, logger)],
+    routes,
+    interceptors,
     readMaxBytes: config.maxBodyBytes,
+    fallback: (request, response) =>
+      void transcoder.handle(request, response).then((handled) => {
+        if (handled) return;
+        response.writeHead(404, { "content-type": "application/json" });
+        response.end(JSON.stringify({ code: 5, message: `no route for ${request.method} ${request.url}`, details: [] }));
+      }),
   });
   const handler: RequestHandler = (request, response) => connectHandler(request, response);
   const portServer: PortServer = createPortServer(handler, {

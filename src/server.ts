@@ -42,34 +42,83 @@ export function createPortServer(handler: RequestHandler, options: ServerOptions
       handler,
     );
     server.setTimeout(idleTimeoutMs);
-    return { server, close: (graceMs) => closeServer(server, [], graceMs) };
+    const tracker = new ConnectionTracker();
+    server.removeAllListeners("request");
+    server.on("request", tracker.wrap(handler));
+    server.on("connection", (socket: net.Socket) => tracker.addSocket(socket));
+    server.on("session", (session) => tracker.addSession(session));
+    return { server, close: (graceMs) => tracker.close(server, graceMs) };
   }
 
+  const tracker = new ConnectionTracker();
+  const tracked = tracker.wrap(handler);
   const http1 = http.createServer(
     {
       headersTimeout: options.headersTimeoutMs ?? 10_000,
       requestTimeout: options.requestTimeoutMs ?? 60_000,
       keepAliveTimeout: 5_000,
     },
-    handler,
+    tracked,
   );
-  const h2c = http2.createServer({}, handler);
+  const h2c = http2.createServer({}, tracked);
   h2c.setTimeout(idleTimeoutMs);
-  const sessions = new Set<http2.ServerHttp2Session>();
-  h2c.on("session", (session) => {
-    sessions.add(session);
-    session.once("close", () => sessions.delete(session));
-  });
+  h2c.on("session", (session) => tracker.addSession(session));
 
-  const server = net.createServer((socket) => routeConnection(socket, http1, h2c, options.headersTimeoutMs ?? 10_000));
-  return {
-    server,
-    close: async (graceMs) => {
-      http1.closeIdleConnections();
-      for (const session of sessions) session.close();
-      await closeServer(server, [http1], graceMs);
-    },
-  };
+  const server = net.createServer((socket) => {
+    tracker.addSocket(socket);
+    routeConnection(socket, http1, h2c, options.headersTimeoutMs ?? 10_000);
+  });
+  return { server, close: (graceMs) => tracker.close(server, graceMs) };
+}
+
+/**
+ * Tracks sockets, HTTP/2 sessions and in-flight requests so that close can stop accepting, let the
+ * requests in progress finish within the grace period, and then end every connection.
+ */
+class ConnectionTracker {
+  private readonly sockets = new Set<net.Socket>();
+  private readonly sessions = new Set<http2.ServerHttp2Session>();
+  private inFlight = 0;
+  private closing = false;
+  private drained: (() => void) | undefined;
+
+  wrap(handler: RequestHandler): RequestHandler {
+    return (request, response) => {
+      this.inFlight += 1;
+      // Tell HTTP/1.1 clients not to reuse a connection that is about to close.
+      if (this.closing && request.httpVersionMajor === 1) response.setHeader("connection", "close");
+      response.once("close", () => {
+        this.inFlight -= 1;
+        if (this.closing && this.inFlight === 0) this.drained?.();
+      });
+      handler(request, response);
+    };
+  }
+
+  addSocket(socket: net.Socket): void {
+    this.sockets.add(socket);
+    socket.once("close", () => this.sockets.delete(socket));
+  }
+
+  addSession(session: http2.ServerHttp2Session): void {
+    this.sessions.add(session);
+    session.once("close", () => this.sessions.delete(session));
+    if (this.closing) session.close();
+  }
+
+  async close(server: net.Server, graceMs: number): Promise<void> {
+    this.closing = true;
+    const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
+    for (const session of this.sessions) session.close();
+    if (this.inFlight > 0) {
+      await new Promise<void>((resolve) => {
+        this.drained = resolve;
+        setTimeout(resolve, graceMs).unref();
+      });
+    }
+    for (const socket of this.sockets) socket.destroy();
+    await stopped;
+  }
 }
 
 /** Reads until the bytes match or rule out the HTTP/2 preface, then hands the socket over with the bytes put back. */
@@ -95,19 +144,4 @@ function routeConnection(socket: net.Socket, http1: http.Server, h2c: http2.Http
     }
   };
   socket.on("data", onData);
-}
-
-function closeServer(server: net.Server, inner: http.Server[], graceMs: number): Promise<void> {
-  return new Promise((resolve) => {
-    const force = setTimeout(() => {
-      for (const httpServer of inner) httpServer.closeAllConnections();
-      resolve();
-    }, graceMs);
-    force.unref();
-    server.close(() => {
-      clearTimeout(force);
-      resolve();
-    });
-    for (const httpServer of inner) httpServer.close();
-  });
 }

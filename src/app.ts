@@ -22,6 +22,7 @@ import type { Logger } from "./logger";
 import { OutboxRelay } from "./outbox/outbox-relay";
 import { QueueDispatcher } from "./outbox/queue-dispatcher";
 import { createCoordinatorService } from "./rpc/coordinator-service";
+import { withGrpcMessageEncoding } from "./rpc/grpc-message";
 import { createAuthInterceptor, createLoggingInterceptor } from "./rpc/interceptors";
 import { type PortServer, type RequestHandler, createPortServer } from "./server";
 import { createTranscoder } from "./transcoding";
@@ -114,7 +115,7 @@ export async function createApp(config: Config, logger: Logger): Promise<App> {
         response.end(JSON.stringify({ code: 5, message: `no route for ${request.method} ${request.url}`, details: [] }));
       }),
   });
-  const handler: RequestHandler = (request, response) => connectHandler(request, response);
+  const handler: RequestHandler = withGrpcMessageEncoding((request, response) => connectHandler(request, response));
   const portServer: PortServer = createPortServer(handler, {
     tlsCertFile: config.tlsCertFile,
     tlsKeyFile: config.tlsKeyFile,

@@ -54,6 +54,7 @@ describe("dispatch to BullMQ", () => {
       kind: "dispatch",
       jobId: job!.id,
       payload: {},
+      attempts: 0,
       createdAt: new Date(),
       availableAt: new Date(),
     });

@@ -5,8 +5,8 @@
  */
 import type { AddressInfo } from "node:net";
 import { createRegistry } from "@bufbuild/protobuf";
-import { type ConnectRouter, createConnectRouter } from "@connectrpc/connect";
-import { connectNodeAdapter } from "@connectrpc/connect-node";
+import { createConnectRouter } from "@connectrpc/connect";
+import { compressionBrotli, compressionGzip } from "@connectrpc/connect-node";
 import {
   CoordinatorJobsService,
   type GetHealthResponse,
@@ -22,8 +22,10 @@ import type { Logger } from "./logger";
 import { OutboxRelay } from "./outbox/outbox-relay";
 import { QueueDispatcher } from "./outbox/queue-dispatcher";
 import { createCoordinatorService } from "./rpc/coordinator-service";
+import { guardBinaryParse } from "./rpc/binary-parse-guard";
 import { withGrpcMessageEncoding } from "./rpc/grpc-message";
-import { createAuthInterceptor, createLoggingInterceptor } from "./rpc/interceptors";
+import { createRpcHandler } from "./rpc/node-handler";
+import { createAuthInterceptor, createDeadlineInterceptor, createLoggingInterceptor } from "./rpc/interceptors";
 import { type PortServer, type RequestHandler, createPortServer } from "./server";
 import { createTranscoder } from "./transcoding";
 
@@ -88,13 +90,20 @@ export async function createApp(config: Config, logger: Logger): Promise<App> {
   });
 
   const service = createCoordinatorService({ jobs, relay, health, dispatchTimeoutMs: config.dispatchTimeoutMs });
-  const routes = (router: ConnectRouter) => router.service(CoordinatorJobsService, service);
-  const interceptors = [createLoggingInterceptor(logger), createAuthInterceptor(config.apiKeys, logger)];
-  const router = createConnectRouter({ interceptors, readMaxBytes: config.maxBodyBytes });
-  routes(router);
+  const router = createConnectRouter({
+    interceptors: [
+      createLoggingInterceptor(logger),
+      createAuthInterceptor(config.apiKeys, logger),
+      createDeadlineInterceptor(config.defaultDeadlineMs),
+    ],
+    readMaxBytes: config.maxBodyBytes,
+    acceptCompression: [compressionGzip, compressionBrotli],
+  });
+  router.service(CoordinatorJobsService, service);
+  const handlers = router.handlers.map((handler) => guardBinaryParse(handler, config.maxBodyBytes, logger));
   const transcoder = createTranscoder({
     services: [CoordinatorJobsService],
-    handlers: router.handlers,
+    handlers,
     registry: createRegistry(file_google_rpc_error_details),
     maxBodyBytes: config.maxBodyBytes,
     logger,
@@ -104,18 +113,13 @@ export async function createApp(config: Config, logger: Logger): Promise<App> {
         ? 503
         : undefined,
   });
-  const connectHandler = connectNodeAdapter({
-    routes,
-    interceptors,
-    readMaxBytes: config.maxBodyBytes,
-    fallback: (request, response) =>
-      void transcoder.handle(request, response).then((handled) => {
-        if (handled) return;
-        response.writeHead(404, { "content-type": "application/json" });
-        response.end(JSON.stringify({ code: 5, message: `no route for ${request.method} ${request.url}`, details: [] }));
-      }),
-  });
-  const handler: RequestHandler = withGrpcMessageEncoding((request, response) => connectHandler(request, response));
+  const notFound: RequestHandler = (request, response) =>
+    void transcoder.handle(request, response).then((handled) => {
+      if (handled) return;
+      response.writeHead(404, { "content-type": "application/json" });
+      response.end(JSON.stringify({ code: 5, message: `no route for ${request.method} ${request.url}`, details: [] }));
+    });
+  const handler = withGrpcMessageEncoding(createRpcHandler(handlers, notFound, logger));
   const portServer: PortServer = createPortServer(handler, {
     tlsCertFile: config.tlsCertFile,
     tlsKeyFile: config.tlsKeyFile,

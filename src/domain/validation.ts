@@ -61,6 +61,11 @@ class Checker {
       this.add(field, `must be nested at most ${LIMITS.jsonDepth} levels deep, got ${depth}`);
       return;
     }
+    const problem = findUnstorableJson(value);
+    if (problem) {
+      this.add(field, problem);
+      return;
+    }
     const length = JSON.stringify(value).length;
     if (length > maxLength) this.add(field, `must be at most ${maxLength} characters as JSON, got ${length}`);
   }
@@ -81,6 +86,23 @@ export function jsonDepth(value: JsonValue): number {
   let deepest = 0;
   for (const child of children) deepest = Math.max(deepest, jsonDepth(child));
   return deepest + 1;
+}
+
+/**
+ * Finds what JSON columns cannot store faithfully: NaN and Infinity (JSON has no such numbers, so
+ * they would turn into null) and the NUL character, which PostgreSQL's jsonb rejects.
+ */
+function findUnstorableJson(value: JsonValue): string | undefined {
+  if (typeof value === "number") return Number.isFinite(value) ? undefined : `must not contain the number ${value}`;
+  if (typeof value === "string") return value.includes("\u0000") ? "must not contain the NUL character (\\u0000)" : undefined;
+  if (value === null || typeof value !== "object") return undefined;
+  const entries = Array.isArray(value) ? value.map((child) => ["", child] as const) : Object.entries(value);
+  for (const [key, child] of entries) {
+    if (key.includes("\u0000")) return "must not contain the NUL character (\\u0000)";
+    const problem = findUnstorableJson(child);
+    if (problem) return problem;
+  }
+  return undefined;
 }
 
 function isHttpUrl(value: string): boolean {

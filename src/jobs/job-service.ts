@@ -92,6 +92,7 @@ export class JobService {
         const change = new JobChange(em, job, context.actor);
         change.addEvent("job.created", { queue, type: input.type, requestId: input.requestId });
         const dispatch = change.addOutbox("dispatch", { queue, priority: input.priority });
+        await em.flush();
         this.throwIfAborted(context);
         return { job, dispatch };
       });
@@ -191,6 +192,8 @@ export class JobService {
         throw versionMismatch(id, expectedVersion, BigInt(job.version));
       }
       wroteOutbox = await this.applyChange(em, job, context.actor, apply);
+      await em.flush();
+      // Checked after the writes and just before COMMIT, so a call past its deadline rolls back.
       this.throwIfAborted(context);
       return job;
     });

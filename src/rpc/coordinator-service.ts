@@ -21,7 +21,7 @@ import type { HealthService } from "../health/health-service";
 import type { CallContext, JobService } from "../jobs/job-service";
 import type { OutboxRelay } from "../outbox/outbox-relay";
 import { withTimeout } from "../timeout";
-import { actorKey } from "./context";
+import { actorKey, deadlineSignalKey } from "./context";
 import * as convert from "./convert";
 
 export interface CoordinatorServiceDeps {
@@ -33,7 +33,7 @@ export interface CoordinatorServiceDeps {
 }
 
 function callContext(context: HandlerContext): CallContext {
-  return { actor: context.values.get(actorKey), signal: context.signal };
+  return { actor: context.values.get(actorKey), signal: context.values.get(deadlineSignalKey) ?? context.signal };
 }
 
 export function createCoordinatorService(deps: CoordinatorServiceDeps): ServiceImpl<typeof CoordinatorJobsService> {

@@ -6,7 +6,7 @@ import { timingSafeEqual } from "node:crypto";
 import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
 import type { ApiKey } from "../config";
 import type { Logger } from "../logger";
-import { actorKey } from "./context";
+import { actorKey, deadlineSignalKey } from "./context";
 import { toConnectError } from "./errors";
 
 /** Methods that answer without a key, so probes need no secret. */
@@ -56,6 +56,31 @@ export function createAuthInterceptor(keys: ApiKey[], logger: Logger): Intercept
     }
     request.contextValues.set(actorKey, key.name);
     return next(request);
+  };
+}
+
+/**
+ * Bounds every unary call by the client's deadline or, when it sent none, by `defaultDeadlineMs`.
+ * The handler sees the combined signal through `deadlineSignalKey` and rolls back when it fires;
+ * the caller gets DEADLINE_EXCEEDED at once, even if the handler is still waiting on a dependency.
+ */
+export function createDeadlineInterceptor(defaultDeadlineMs: number): Interceptor {
+  return (next) => async (request) => {
+    const signal = AbortSignal.any([request.signal, AbortSignal.timeout(defaultDeadlineMs)]);
+    request.contextValues.set(deadlineSignalKey, signal);
+    if (request.stream) return next(request);
+    return new Promise((resolve, reject) => {
+      const onAbort = () =>
+        reject(new ConnectError("the request ran past its deadline; its changes were rolled back", Code.DeadlineExceeded));
+      if (signal.aborted) {
+        onAbort();
+        return;
+      }
+      signal.addEventListener("abort", onAbort, { once: true });
+      next(request)
+        .then(resolve, reject)
+        .finally(() => signal.removeEventListener("abort", onAbort));
+    });
   };
 }
 

@@ -37,7 +37,7 @@ from coordinator.v1 import job_pb2
 
 WEBHOOK_SECRET = b"gitea-fixture-secret"
 CASES_DIR_VARIABLE = "GITEA_CASES_DIR"
-# The repository root is two folders above this file; the deliveries are in ../shared/cases/gitea from there.
+# The repository root is two folders above this file, and the deliveries are in ../shared/cases/gitea from there.
 DEFAULT_CASES_DIR = pathlib.Path(__file__).resolve().parents[2].parent / "shared" / "cases" / "gitea"
 
 FORGE = "gitea"
@@ -50,7 +50,7 @@ PRIORITY = {REVIEW_TASK: 5, CODE_TASK: 10}
 ACTIONABLE_ISSUE_ACTIONS = frozenset({"opened", "assigned", "label_updated"})
 ACTIONABLE_PULL_REQUEST_ACTIONS = frozenset({"opened"})
 
-# Events read back per GetJob page; a scripted run records 14 events, so one page holds them.
+# Page size for reading a job back. A scripted run records 14 events, so one page contains them all.
 READ_PAGE_SIZE = 100
 
 
@@ -136,7 +136,7 @@ def verify_signature(delivery: Delivery, secret: bytes = WEBHOOK_SECRET) -> None
 
 @dataclasses.dataclass(frozen=True)
 class Decision:
-    """Whether a delivery becomes a job, the job type if it does, and why."""
+    """The outcome of the actionable rule for one delivery: the job type (None when ignored) and the reason."""
 
     job_type: str | None
     reason: str
@@ -175,8 +175,9 @@ def _names(items: list | None, key: str) -> list[str]:
 def build_source(delivery: Delivery) -> job_pb2.JobSource:
     """Build the JobSource of a delivery from its headers and payload.
 
-    The URL is the issue's or pull request's html_url. Older Gitea servers omit html_url, so the
-    fallback is the repository's html_url plus /issues/N or /pulls/N, the forge's web paths.
+    The URL is the issue's or pull request's html_url. Some payloads have none (one recorded
+    from a 2019 Gitea server has no issue.html_url), so the fallback is the repository's
+    html_url plus /issues/N or /pulls/N, Gitea's web paths for issues and pull requests.
     """
     payload = delivery.payload()
     repository = payload.get("repository") or {}
@@ -249,7 +250,7 @@ def build_job_payload(delivery: Delivery) -> dict:
 
 
 def build_create_request(delivery: Delivery, decision: Decision) -> service_pb2.CreateJobRequest:
-    """Build the CreateJob request of an actionable delivery; request_id is the delivery id."""
+    """Build the CreateJob request of an actionable delivery, with the delivery id as request_id."""
     if not decision.actionable:
         raise ValueError(f"delivery {delivery.name} is not actionable: {decision.reason}")
     payload = struct_pb2.Struct()
@@ -324,7 +325,7 @@ class JobReadback:
 
 @dataclasses.dataclass
 class HandledDelivery:
-    """What the stand-in did with one delivery. The job fields are None for an ignored delivery."""
+    """The record of one handled delivery. The job fields are None for an ignored delivery."""
 
     delivery: Delivery
     decision: Decision
@@ -333,7 +334,7 @@ class HandledDelivery:
 
 
 class CoordinatorStandIn:
-    """Drives jobs in coordinator-jobs from webhook deliveries, as a coordinator would."""
+    """A coordinator that drives jobs in coordinator-jobs from webhook deliveries."""
 
     def __init__(self, stub, api_key: str, secret: bytes = WEBHOOK_SECRET):
         self._stub = stub
@@ -362,7 +363,7 @@ class CoordinatorStandIn:
         return handled
 
     def run_job(self, job: job_pb2.Job, fail_verification: bool) -> job_pb2.Job:
-        """Play the scripted agent run; each call sends the version the previous one returned."""
+        """Play the scripted agent run. Each call sends the version that the previous call returned."""
         response = self._stub.UpdateJobStatus(
             service_pb2.UpdateJobStatusRequest(
                 id=job.id,

@@ -67,7 +67,7 @@ HOST=127.0.0.1 PORT=0 LOG_LEVEL=info NODE_ENV=test \
   node dist/src/main.js >"$log" 2>&1 &
 service_pid=$!
 
-# Waits until the log names the port and GetHealth answers on it; prints the port.
+# Waits until the log names the port and GetHealth responds on it, then prints the port.
 wait_for_service() {
   "$python" - "$log" "$service_pid" <<'EOF'
 import json

@@ -43,7 +43,7 @@ class ServiceSettings:
 
 
 def read_settings() -> ServiceSettings:
-    """Read the settings from the environment; raise RuntimeError naming a missing variable."""
+    """Read the settings from the environment. Raises RuntimeError that names a missing variable."""
     values = {}
     for variable in (ADDRESS_VARIABLE, API_KEY_VARIABLE, DATABASE_URL_VARIABLE, DATABASE_SCHEMA_VARIABLE):
         value = os.environ.get(variable, "")

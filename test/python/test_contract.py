@@ -17,7 +17,7 @@ import service_support
 from service_support import ACTOR, SYSTEM_ACTOR
 
 ERROR_DOMAIN = "coordinator-jobs"
-# DEFAULT_QUEUE of the service when the environment does not set it, as run.sh does not.
+# The service's default for DEFAULT_QUEUE, which applies because run.sh does not set the variable.
 DEFAULT_QUEUE = "coordinator-jobs"
 
 
@@ -95,7 +95,7 @@ class ContractTest(unittest.TestCase):
         return [event.type for event in self.get(job_id).events]
 
     def assert_error(self, call, code: grpc.StatusCode, reason: str, metadata: dict | None = None) -> service_support.ErrorDetails:
-        """Assert that call() fails with code and an ErrorInfo of reason (and metadata, when given)."""
+        """Assert that call() fails with this code and an ErrorInfo with this reason and, if given, metadata."""
         with self.assertRaises(grpc.RpcError) as caught:
             call()
         error = caught.exception
@@ -121,7 +121,7 @@ class ContractTest(unittest.TestCase):
 
     # GetHealth
 
-    def test_health_answers_without_key(self):
+    def test_health_needs_no_key(self):
         response = self.stub.GetHealth(service_pb2.GetHealthRequest(), timeout=10)
         self.assertEqual(response.status, service_pb2.HEALTH_STATUS_SERVING)
         self.assertEqual([dependency.name for dependency in response.dependencies], ["database", "queue", "herald", "outbox"])
@@ -208,6 +208,24 @@ class ContractTest(unittest.TestCase):
         )
         self.assertEqual(details.status.message, "invalid request_id: must not be empty (and 2 more)")
 
+    # PostgreSQL's jsonb cannot store the NUL character, so JSON fields containing it are rejected.
+    def test_nul_character_in_json_invalid(self):
+        request = self.create_request(payload=struct({"body": "before\u0000after"}))
+        running = self.running_job()
+        nul_gate = gate("tests", False, "1 failed", {"output": "before\u0000after"})
+        calls = {
+            "payload": lambda: self.stub.CreateJob(request, metadata=self.metadata),
+            "result": lambda: self.stub.CompleteJob(
+                service_pb2.CompleteJobRequest(id=running.id, result=struct({"log": "before\u0000after"})), metadata=self.metadata
+            ),
+            "gates[0].details": lambda: self.stub.FailJob(
+                service_pb2.FailJobRequest(id=running.id, error="tests failed", gates=[nul_gate]), metadata=self.metadata
+            ),
+        }
+        for field, call in calls.items():
+            with self.subTest(field=field):
+                self.assert_invalid_fields(call, [field])
+
     # UpdateJobStatus
 
     def test_status_queued_to_running(self):
@@ -229,7 +247,7 @@ class ContractTest(unittest.TestCase):
         self.assertEqual(again, first)
         self.assertEqual(self.event_types(job.id), ["job.created", "job.queued", "job.started"])
 
-    def test_status_move_to_earlier_reached_status_unchanged(self):
+    def test_status_late_repeat_unchanged(self):
         running = self.running_job()
         response = self.set_status(running.id, job_pb2.JOB_STATUS_QUEUED)
 
@@ -559,17 +577,22 @@ class ContractTest(unittest.TestCase):
     # GetJob paging
 
     def job_with_events(self) -> job_pb2.Job:
-        """Create a completed job with 12 events: 3 to start it, 8 for 4 steps, 1 to complete it."""
+        """Create a completed job with 14 events.
+
+        Creation, dispatch and start record 3, the three steps 2 + 3 + 3, the report without a
+        step 1, and the completion 2 (the last step's close and job.completed).
+        """
         running = self.running_job()
         for percent, name in ((10, "plan"), (40, "implement"), (80, "verify")):
             self.report(running.id, percent, f"{name} started", (name, name))
+        self.report(running.id, 90, "verify finished")
         self.stub.CompleteJob(service_pb2.CompleteJobRequest(id=running.id, summary="done"), metadata=self.metadata)
         return running
 
     def test_event_paging(self):
         job = self.job_with_events()
         everything = self.get(job.id)
-        self.assertEqual([event.sequence for event in everything.events], list(range(1, 13)))
+        self.assertEqual([event.sequence for event in everything.events], list(range(1, 15)))
         self.assertEqual(everything.next_page_token, "")
 
         pages = []
@@ -583,14 +606,15 @@ class ContractTest(unittest.TestCase):
             if token == "":
                 break
             self.assertLess(len(pages), 10, "paging does not end")
-        self.assertEqual(pages, [[1, 2, 3, 4, 5], [6, 7, 8, 9, 10], [11, 12]])
+        self.assertEqual(pages, [[1, 2, 3, 4, 5], [6, 7, 8, 9, 10], [11, 12, 13, 14]])
 
     def test_last_full_page_has_no_token(self):
         job = self.job_with_events()
-        first = self.get(job.id, page_size=6)
+        first = self.get(job.id, page_size=7)
+        self.assertEqual([event.sequence for event in first.events], [1, 2, 3, 4, 5, 6, 7])
         self.assertNotEqual(first.next_page_token, "")
-        second = self.get(job.id, page_size=6, page_token=first.next_page_token)
-        self.assertEqual([event.sequence for event in second.events], [7, 8, 9, 10, 11, 12])
+        second = self.get(job.id, page_size=7, page_token=first.next_page_token)
+        self.assertEqual([event.sequence for event in second.events], [8, 9, 10, 11, 12, 13, 14])
         self.assertEqual(second.next_page_token, "")
 
     def test_page_token_of_other_job_invalid(self):

@@ -25,7 +25,7 @@ ACTIONABLE = {
     "pull_request_opened": standin.REVIEW_TASK,
 }
 IGNORED = {"issue_comment_created", "issues_closed", "push"}
-# Deliveries whose scripted run ends with failing quality gates; the others complete.
+# The scripted runs of these deliveries end with failing quality gates, and the others complete.
 FAILING = {"issues_label_updated", "pull_request_opened"}
 
 DELIVERY_IDS = {
@@ -184,12 +184,9 @@ EXPECTED_SUMMARIES = {
 }
 
 
-def with_payload(delivery: standin.Delivery, payload: dict, **headers: str) -> standin.Delivery:
-    """Return a copy of a delivery with another body and some headers replaced; the signature no longer matches."""
-    new_headers = dict(delivery.headers)
-    for name, value in headers.items():
-        new_headers[name.replace("_", "-")] = value
-    return dataclasses.replace(delivery, body=json.dumps(payload).encode(), headers=new_headers)
+def with_payload(delivery: standin.Delivery, payload: dict) -> standin.Delivery:
+    """Return a copy of a delivery with another body. Its signature no longer matches."""
+    return dataclasses.replace(delivery, body=json.dumps(payload).encode())
 
 
 class ReplayTest(unittest.TestCase):
@@ -217,7 +214,7 @@ class ReplayTest(unittest.TestCase):
         self.assertIsNotNone(readback, f"{name} created no job")
         return readback
 
-    def test_cases_folder_holds_expected_deliveries(self):
+    def test_cases_folder_contains_expected_deliveries(self):
         self.assertEqual(set(self.deliveries), set(ACTIONABLE) | IGNORED)
 
     def test_every_delivery_signature_verifies(self):
@@ -297,7 +294,7 @@ class ReplayTest(unittest.TestCase):
                 self.assertEqual(job.summary, EXPECTED_SUMMARIES[name])
                 self.assertEqual(job.error, "")
                 self.assertEqual(len(job.gates), 0)
-                # Created and queued count 2, then 1 start, 4 progress reports and the completion.
+                # Creation sets version 1 and dispatch version 2. The start, 4 progress reports and the completion add one each.
                 self.assertEqual(job.version, 8)
 
     def test_failed_jobs_final_state(self):
@@ -308,7 +305,9 @@ class ReplayTest(unittest.TestCase):
                 self.assertEqual(job.progress_percent, 90)
                 self.assertEqual(job.progress_message, "running typecheck, lint and tests")
                 self.assertEqual(job.error, standin.FAILURE_ERROR)
-                self.assertEqual([json_format.MessageToDict(gate) for gate in job.gates], EXPECTED_GATES)
+                # Without including_default_value_fields, MessageToDict would drop "passed": False.
+                gates = [json_format.MessageToDict(gate, including_default_value_fields=True) for gate in job.gates]
+                self.assertEqual(gates, EXPECTED_GATES)
                 self.assertFalse(job.HasField("result"))
                 self.assertEqual(job.summary, "")
                 self.assertEqual(job.version, 8)
@@ -351,14 +350,13 @@ class ReplayTest(unittest.TestCase):
                 self.assertEqual(payloads[2], {"from": "QUEUED", "to": "RUNNING", "message": "runner picked up the job"})
                 progress = [payload for event, payload in zip(events, payloads) if event.type == "job.progress"]
                 self.assertEqual(progress, PROGRESS_PAYLOADS)
+                self.assertEqual(payloads[-2], {"step": "verify", "ordinal": 3})
                 if name in FAILING:
-                    self.assertEqual(payloads[-2], {"step": "verify", "ordinal": 3})
                     self.assertEqual(
                         payloads[-1],
                         {"from": "RUNNING", "to": "FAILED", "error": standin.FAILURE_ERROR, "failedGates": ["tests"]},
                     )
                 else:
-                    self.assertEqual(payloads[-2], {"step": "verify", "ordinal": 3})
                     self.assertEqual(
                         payloads[-1],
                         {"from": "RUNNING", "to": "COMPLETED", "summary": EXPECTED_SUMMARIES[name]},
@@ -433,7 +431,7 @@ class ReplayTest(unittest.TestCase):
             },
         )
 
-    def test_comment_on_pull_request_sets_pull_number(self):
+    def test_pull_request_comment_sets_pull_number(self):
         delivery = self.deliveries["issue_comment_created"]
         payload = delivery.payload()
         payload["is_pull"] = True

@@ -87,8 +87,10 @@ export type CreateJobResponse = Message<"coordinator.v1.CreateJobResponse"> & {
   created: boolean;
 
   /**
-   * True when the job is on its queue. False means the queue could not be
-   * reached: the job is stored as PENDING and is dispatched once it returns.
+   * True when the job has left PENDING: it is on its queue, or a coordinator
+   * has already started it. False when it is still PENDING because the queue
+   * could not be reached or, for a repeated request, the first call's dispatch
+   * is still in progress; the outbox relay dispatches it in both cases.
    *
    * @generated from field: bool dispatched = 3;
    */

@@ -42,6 +42,7 @@ async function ensureDatabase(databaseUrl: string): Promise<void> {
 }
 
 export function createOrmConfig(config: Config, logger?: Logger) {
+  const knexLog = (level: "warn" | "error") => (message: unknown) => logger?.[level]({ component: "database" }, String(message));
   return defineConfig({
     clientUrl: config.databaseUrl,
     schema: config.databaseSchema,
@@ -49,6 +50,8 @@ export function createOrmConfig(config: Config, logger?: Logger) {
     discovery: { warnWhenNoEntities: false },
     pool: { min: 0, max: config.databasePoolSize, acquireTimeoutMillis: 5000 },
     driverOptions: {
+      // knex would print pool and connection errors with console.log; they go to the service log instead.
+      log: { warn: knexLog("warn"), error: knexLog("error"), deprecate: knexLog("warn"), debug: () => undefined },
       connection: {
         options: `-c search_path=${quoteIdentifier(config.databaseSchema)}`,
         connectionTimeoutMillis: 5000,

@@ -61,6 +61,9 @@ export function toConnectError(error: unknown): ConnectError {
       return new ConnectError("the database did not answer in time", Code.DeadlineExceeded, undefined, [], error);
     }
     if (UNAVAILABLE_SQLSTATES.test(sqlState)) return unavailable("the database is unavailable", error);
+    // Without a SQLSTATE the error came from the client library, not the server: the connection
+    // broke (for example "Connection terminated unexpectedly" when the server went away).
+    if (sqlState === "") return unavailable("the database is unreachable", error);
   }
   if (error instanceof TimeoutError) return unavailable("a dependency did not answer in time", error);
   if (isConnectionFailure(error)) return unavailable("the database is unreachable", error);

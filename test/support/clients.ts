@@ -8,14 +8,14 @@ export type JobsClient = Client<typeof CoordinatorJobsService>;
 export type Protocol = "connect-json-http1" | "connect-binary-http2" | "grpc-web-http1" | "grpc-http2";
 
 const withKey =
-  (key: string | undefined): Interceptor =>
+  (key: string | null): Interceptor =>
   (next) =>
   async (request) => {
-    if (key !== undefined) request.header.set("x-api-key", key);
+    if (key !== null) request.header.set("x-api-key", key);
     return next(request);
   };
 
-export function jobsClient(baseUrl: string, protocol: Protocol = "connect-json-http1", key: string | undefined = TEST_API_KEY.secret): JobsClient {
+export function jobsClient(baseUrl: string, protocol: Protocol = "connect-json-http1", key: string | null = TEST_API_KEY.secret): JobsClient {
   const interceptors = [withKey(key)];
   switch (protocol) {
     case "connect-json-http1":

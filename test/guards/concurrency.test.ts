@@ -1,0 +1,49 @@
+import { Code, ConnectError } from "@connectrpc/connect";
+import { JobStatus } from "../../gen/es/coordinator/v1/job_pb";
+import { jobsClient } from "../support/clients";
+import { createJobRequest } from "../support/requests";
+import { type TestApp, startTestApp } from "../support/test-app";
+
+const ROUNDS = 200;
+const TERMINAL_EVENTS = new Set(["job.completed", "job.failed", "job.cancelled"]);
+let harness: TestApp;
+
+beforeAll(async () => {
+  harness = await startTestApp("concurrency", { DATABASE_POOL_SIZE: "20" });
+});
+
+afterAll(async () => {
+  await harness.close();
+});
+
+test(`ends ${ROUNDS} rounds of conflicting calls with exactly one winner each`, async () => {
+  const client = jobsClient(harness.baseUrl, "connect-binary-http2");
+  const refusedCodes = new Set<string>();
+  for (let round = 0; round < ROUNDS; round += 1) {
+    const { job } = await client.createJob(createJobRequest());
+    const running = await client.updateJobStatus({ id: job!.id, status: JobStatus.RUNNING });
+    const version = running.job!.version;
+    const outcomes = await Promise.allSettled([
+      client.completeJob({ id: job!.id, result: { round }, expectedVersion: version }),
+      client.failJob({ id: job!.id, error: `round ${round}`, expectedVersion: version }),
+      client.updateJobStatus({ id: job!.id, status: JobStatus.CANCELLED, expectedVersion: version }),
+      client.updateJobProgress({ id: job!.id, percent: 50, expectedVersion: version }),
+    ]);
+    const winners = outcomes.filter((outcome) => outcome.status === "fulfilled");
+    expect(winners).toHaveLength(1);
+    for (const outcome of outcomes) {
+      if (outcome.status === "rejected") {
+        const error = ConnectError.from(outcome.reason);
+        expect([Code.Aborted, Code.FailedPrecondition]).toContain(error.code);
+        refusedCodes.add(Code[error.code]);
+      }
+    }
+    const page = await client.getJob({ id: job!.id, pageSize: 100 });
+    const changes = page.events.slice(3);
+    expect(changes).toHaveLength(1);
+    expect(page.job!.version).toBe(version + 1n);
+    const terminal = page.events.filter((event) => TERMINAL_EVENTS.has(event.type));
+    expect(terminal.length).toBeLessThanOrEqual(1);
+  }
+  expect(refusedCodes.has("Aborted")).toBe(true);
+}, 120_000);

@@ -120,7 +120,8 @@ describe("Herald delivery", () => {
     await herald.send(notice);
 
     expect(discord.requests.map((request) => request.status)).toEqual([429, 200]);
-    // Both scopes wait for Retry-After, which Discord rounds up to whole seconds.
+    // The fake rounds Retry-After up to whole seconds, as Discord's documented example does,
+    // and discord.js waits for Retry-After in both scopes.
     const waitedMs = discord.requests[1].receivedAt - discord.requests[0].receivedAt;
     expect(waitedMs).toBeGreaterThanOrEqual(1_000);
   });
@@ -245,7 +246,7 @@ describe("Herald delivery", () => {
 
     const elapsed = Date.now() - started;
     expect(error).toBeInstanceOf(HeraldTransientError);
-    expect(error.message).toBe("Discord did not accept the message within 300 ms; retry later");
+    expect(error.message).toBe("Posting to Discord timed out after 300 ms; retry later");
     expect(elapsed).toBeGreaterThanOrEqual(290);
     expect(elapsed).toBeLessThan(2_000);
     expect(discord.requests).toHaveLength(1);
@@ -262,7 +263,7 @@ describe("Herald delivery", () => {
     const error = await rejectionOf(herald.send(notice));
 
     expect(error).toBeInstanceOf(HeraldTransientError);
-    expect(error.message).toBe("Discord did not accept the message within 1000 ms; retry later");
+    expect(error.message).toBe("Posting to Discord timed out after 1000 ms; retry later");
     expect(Date.now() - started).toBeLessThan(1_500);
     expect(discord.requests.map((request) => request.status)).toEqual([429, undefined]);
   });
@@ -313,9 +314,9 @@ describe("Herald delivery", () => {
     const afterClose = await rejectionOf(herald.send(notice));
 
     expect(error).toBeInstanceOf(HeraldTransientError);
-    expect(error.message).toBe("Herald closed before Discord responded; the notice may not have been posted");
+    expect(error.message).toBe("Herald closed before Discord responded, so the notice may or may not have been posted");
     expect(afterClose).toBeInstanceOf(HeraldTransientError);
-    expect(afterClose.message).toBe("Herald is closed; job job-789 was not posted");
+    expect(afterClose.message).toBe("Herald is closed, so job job-789 was not posted");
     expect(discord.requests).toHaveLength(1);
   });
 

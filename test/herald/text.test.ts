@@ -51,15 +51,15 @@ describe("truncateWithCount", () => {
 
     expect(cut.length).toBeLessThanOrEqual(100);
     expect(cut).toMatch(/^a+… \([\d,]+ more characters\)$/);
-    const kept = cut.indexOf("…");
-    expect(cut).toBe(`${"a".repeat(kept)}… (${(2_000 - kept).toLocaleString("en-US")} more characters)`);
+    const keptLength = cut.indexOf("…");
+    expect(cut).toBe(`${"a".repeat(keptLength)}… (${(2_000 - keptLength).toLocaleString("en-US")} more characters)`);
   });
 
   test("count is in code points", () => {
     const cut = truncateWithCount("😀".repeat(100), 50);
 
-    const kept = countCharacters(cut.slice(0, cut.indexOf("…")));
-    expect(cut).toBe(`${"😀".repeat(kept)}… (${100 - kept} more characters)`);
+    const keptCount = countCharacters(cut.slice(0, cut.indexOf("…")));
+    expect(cut).toBe(`${"😀".repeat(keptCount)}… (${100 - keptCount} more characters)`);
   });
 
   test("tiny budget falls back to ellipsis", () => {

@@ -16,7 +16,7 @@
  *
  * The fake serves POST /api/v<version>/webhooks/<id>/<token>, the route that discord.js 14
  * uses for WebhookClient.send and REST posts to Routes.webhook(). Unless a scripted response
- * applies, it answers like Discord:
+ * applies, it responds like Discord:
  * - 200 with a message object when the query has wait=true, or 204 without a body otherwise;
  * - 404 Unknown Webhook (code 10015) for another webhook id, 401 Invalid Webhook Token
  *   (code 50027) for another token;
@@ -45,7 +45,7 @@ export interface RecordedRequest {
   status?: number;
 }
 
-/** A scripted answer to one request; build them with `fakeResponses`. */
+/** A scripted response to one request, built with `fakeResponses`. */
 export type FakeResponse =
   | { kind: "rateLimit"; retryAfterSeconds: number; scope: "user" | "shared" | "global" }
   | { kind: "error"; status: number; body: unknown }
@@ -54,7 +54,7 @@ export type FakeResponse =
 
 export const fakeResponses = {
   /**
-   * A 429 with Discord's body and headers. Scope "user" exhausts the route's bucket
+   * Returns a 429 with Discord's body and headers. Scope "user" exhausts the route's bucket
    * (X-RateLimit-Remaining: 0 and X-RateLimit-Reset-After), "shared" limits the resource while
    * the bucket still has requests left, and "global" sets X-RateLimit-Global. Retry-After is
    * rounded up to whole seconds as in Discord's documented example; `retry_after` in the body
@@ -63,31 +63,31 @@ export const fakeResponses = {
   rateLimited(retryAfterSeconds = 0.2, scope: "user" | "shared" | "global" = "user"): FakeResponse {
     return { kind: "rateLimit", retryAfterSeconds, scope };
   },
-  /** A 5xx with the body Discord sends for an internal error. */
+  /** Returns a 5xx with the body Discord sends for an internal error. */
   serverError(status = 500): FakeResponse {
     return { kind: "error", status, body: { message: `${status}: Internal Server Error`, code: 0 } };
   },
-  /** 404 Unknown Webhook, as for a deleted webhook. */
+  /** Returns 404 Unknown Webhook, as for a deleted webhook. */
   unknownWebhook(): FakeResponse {
     return { kind: "error", status: 404, body: { message: "Unknown Webhook", code: 10015 } };
   },
-  /** 401 Invalid Webhook Token, as for a regenerated token. */
+  /** Returns 401 Invalid Webhook Token, as for a regenerated token. */
   invalidWebhookToken(): FakeResponse {
     return { kind: "error", status: 401, body: { message: "Invalid Webhook Token", code: 50027 } };
   },
-  /** 400 Invalid Form Body with one invalid field, such as the title of the first embed. */
+  /** Returns 400 Invalid Form Body that names the title of the first embed as too long. */
   invalidFormBody(): FakeResponse {
     return { kind: "error", status: 400, body: formBodyError([[["embeds", "0", "title"], lengthError(256)]]) };
   },
-  /** Any status with any JSON body. */
+  /** Returns any status with any JSON body. */
   status(status: number, body: unknown): FakeResponse {
     return { kind: "error", status, body };
   },
-  /** Reads the request and never responds, until the client gives up or the fake closes. */
+  /** Returns a response that reads the request and never responds, until the client gives up or the fake closes. */
   hang(): FakeResponse {
     return { kind: "hang" };
   },
-  /** Closes the connection without a response, which the client sees as a network error. */
+  /** Returns a response that closes the connection unanswered, which the client sees as a network error. */
   disconnect(): FakeResponse {
     return { kind: "disconnect" };
   },
@@ -102,7 +102,7 @@ export interface FakeDiscord {
   readonly webhookToken: string;
   /** Every request received, in order of arrival, whatever the response. */
   readonly requests: RecordedRequest[];
-  /** Returns the requests that created a message, answered with 200 or 204. */
+  /** Returns the requests that created a message, those with status 200 or 204. */
   deliveredRequests(): RecordedRequest[];
   /** Scripts the responses to the next requests to the webhook route, one each, in order. */
   respondWith(...responses: FakeResponse[]): void;

@@ -123,6 +123,8 @@ export async function createApp(config: Config, logger: Logger): Promise<App> {
   const portServer: PortServer = createPortServer(handler, {
     tlsCertFile: config.tlsCertFile,
     tlsKeyFile: config.tlsKeyFile,
+    headersTimeoutMs: config.headersTimeoutMs,
+    requestTimeoutMs: config.requestTimeoutMs,
   });
 
   relay.start();

@@ -46,6 +46,10 @@ export interface Config {
   /** Deadline of a request whose client sends none. */
   defaultDeadlineMs: number;
   maxBodyBytes: number;
+  /** Time a client has to send a request's headers; slower connections are closed. */
+  headersTimeoutMs: number;
+  /** Time a client has to send a whole HTTP/1.1 request, headers and body. */
+  requestTimeoutMs: number;
   logLevel: string;
   tlsCertFile?: string;
   tlsKeyFile?: string;
@@ -142,7 +146,7 @@ export function loadConfig(env: Env = process.env): Config {
   if (!["fatal", "error", "warn", "info", "debug", "trace", "silent"].includes(logLevel)) {
     throw new ConfigError("LOG_LEVEL", logLevel, "one of fatal, error, warn, info, debug, trace, silent");
   }
-  return {
+  const config = {
     nodeEnv,
     port: readInt(env, "PORT", 8080, 0, 65535),
     host: env.HOST || "0.0.0.0",
@@ -168,9 +172,15 @@ export function loadConfig(env: Env = process.env): Config {
     healthProbeTimeoutMs: readInt(env, "HEALTH_PROBE_TIMEOUT_MS", 1000, 10, 30_000),
     defaultDeadlineMs: readInt(env, "DEFAULT_DEADLINE_MS", 30_000, 100, 600_000),
     maxBodyBytes: readInt(env, "MAX_BODY_BYTES", 1024 * 1024, 1024, 64 * 1024 * 1024),
+    headersTimeoutMs: readInt(env, "HEADERS_TIMEOUT_MS", 10_000, 100, 600_000),
+    requestTimeoutMs: readInt(env, "REQUEST_TIMEOUT_MS", 60_000, 100, 3_600_000),
     logLevel,
     tlsCertFile,
     tlsKeyFile,
     shutdownGraceMs: readInt(env, "SHUTDOWN_GRACE_MS", 10_000, 0, 600_000),
   };
+  if (config.headersTimeoutMs > config.requestTimeoutMs) {
+    throw new ConfigError("HEADERS_TIMEOUT_MS", String(config.headersTimeoutMs), `at most REQUEST_TIMEOUT_MS (${config.requestTimeoutMs})`);
+  }
+  return config;
 }

@@ -57,9 +57,14 @@ export function createPortServer(handler: RequestHandler, options: ServerOptions
       headersTimeout: options.headersTimeoutMs ?? 10_000,
       requestTimeout: options.requestTimeoutMs ?? 60_000,
       keepAliveTimeout: 5_000,
+      // Node checks the two timeouts above only this often (30 s by default).
+      connectionsCheckingInterval: Math.min(1000, options.headersTimeoutMs ?? 1000),
     },
     tracked,
   );
+  // Node starts the checks behind headersTimeout and requestTimeout when an http.Server emits
+  // 'listening'. This one never listens itself (it is handed sockets), so it is told it does.
+  http1.emit("listening");
   const h2c = http2.createServer({}, tracked);
   h2c.setTimeout(idleTimeoutMs);
   h2c.on("session", (session) => tracker.addSession(session));

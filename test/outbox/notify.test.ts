@@ -1,0 +1,108 @@
+import { JobStatus } from "../../gen/es/coordinator/v1/job_pb";
+import { HealthStatus } from "../../gen/es/coordinator/v1/coordinator_jobs_service_pb";
+import { OutboxEntryEntity } from "../../src/entities";
+import { type JobsClient, jobsClient } from "../support/clients";
+import { type FakeDiscord, fakeResponses, startFakeDiscord } from "../support/fake-discord";
+import { createJobRequest } from "../support/requests";
+import { type TestApp, startTestApp } from "../support/test-app";
+
+let discord: FakeDiscord;
+let harness: TestApp;
+let client: JobsClient;
+
+beforeEach(async () => {
+  discord = await startFakeDiscord();
+  harness = await startTestApp("notify", {
+    DISCORD_WEBHOOK_URL: discord.webhookUrl,
+    DISCORD_API_URL: discord.apiBaseUrl,
+    DISCORD_TIMEOUT_MS: "2000",
+    OUTBOX_MAX_BACKOFF_MS: "400",
+  });
+  client = jobsClient(harness.baseUrl);
+});
+
+afterEach(async () => {
+  await harness.close();
+  await discord.close();
+});
+
+async function runningJob(): Promise<string> {
+  const { job } = await client.createJob(createJobRequest());
+  await client.updateJobStatus({ id: job!.id, status: JobStatus.RUNNING });
+  return job!.id;
+}
+
+/** Job ids named in the footers of the messages Discord accepted, in order. */
+function deliveredJobIds(): string[] {
+  return discord.deliveredRequests().map((request) => {
+    const body = request.body as { embeds: { footer: { text: string } }[] };
+    return body.embeds[0].footer.text.replace("Job ID: ", "");
+  });
+}
+
+async function openOutboxEntries(): Promise<OutboxEntryEntity[]> {
+  return harness.app.orm.em.fork().find(OutboxEntryEntity, { kind: "notify", processedAt: null });
+}
+
+async function settle(check: () => boolean | Promise<boolean>, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check()) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+}
+
+test("posts one message for each completion and failure, and none for other changes", async () => {
+  const completed = await runningJob();
+  await client.updateJobProgress({ id: completed, percent: 50 });
+  await client.completeJob({ id: completed, summary: "Opened PR #12" });
+  const failed = await runningJob();
+  await client.failJob({ id: failed, error: "tests failed", gates: [{ name: "tests", passed: false, message: "2 failing" }] });
+
+  await settle(() => discord.deliveredRequests().length >= 2);
+  await new Promise((resolve) => setTimeout(resolve, 500));
+  expect(deliveredJobIds().sort()).toEqual([completed, failed].sort());
+  const failure = discord.deliveredRequests().find((request) => JSON.stringify(request.body).includes(failed))!;
+  expect((failure.body as { allowed_mentions: unknown }).allowed_mentions).toEqual({ parse: [] });
+  expect(await openOutboxEntries()).toHaveLength(0);
+});
+
+test("delivers every notice exactly once after Discord answers 500 and 429 for a while", async () => {
+  discord.respondWith(
+    fakeResponses.serverError(),
+    fakeResponses.serverError(503),
+    fakeResponses.rateLimited(0.2),
+    fakeResponses.serverError(),
+    fakeResponses.serverError(),
+  );
+  const ids = [await runningJob(), await runningJob(), await runningJob()];
+  for (const id of ids) {
+    const started = performance.now();
+    await client.completeJob({ id, summary: "done" });
+    expect(performance.now() - started).toBeLessThan(1000);
+  }
+
+  await settle(async () => deliveredJobIds().length >= 3 && (await openOutboxEntries()).length === 0);
+  await new Promise((resolve) => setTimeout(resolve, 800));
+  expect(deliveredJobIds().sort()).toEqual([...ids].sort());
+  expect(discord.requests.length).toBeGreaterThan(3);
+  expect(await openOutboxEntries()).toHaveLength(0);
+});
+
+test("stops delivering after Discord reports the webhook deleted, and shows it in health", async () => {
+  discord.respondWith(fakeResponses.unknownWebhook());
+  const first = await runningJob();
+  await client.completeJob({ id: first });
+  await settle(() => discord.requests.length >= 1);
+  await settle(async () => (await openOutboxEntries()).every((entry) => entry.abandonedAt !== null));
+
+  const second = await runningJob();
+  await client.completeJob({ id: second });
+  await settle(async () => (await openOutboxEntries()).filter((entry) => entry.abandonedAt !== null).length === 2);
+
+  expect(discord.requests).toHaveLength(1);
+  const entries = await openOutboxEntries();
+  expect(entries.map((entry) => entry.abandonedAt !== null)).toEqual([true, true]);
+  const health = await client.getHealth({});
+  const herald = health.dependencies.find((dependency) => dependency.name === "herald")!;
+  expect(herald.status).toBe(HealthStatus.DEGRADED);
+  expect(herald.message).toMatch(/^delivery stopped: /);
+  expect(health.dependencies.find((dependency) => dependency.name === "outbox")?.counts.abandoned).toBe(2n);
+});

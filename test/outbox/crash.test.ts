@@ -1,6 +1,7 @@
 import { Queue } from "bullmq";
 import IORedis from "ioredis";
 import { Client } from "pg";
+import { JobStatus } from "../../gen/es/coordinator/v1/job_pb";
 import { jobsClient } from "../support/clients";
 import { createJobRequest } from "../support/requests";
 import { ServiceProcess } from "../support/service-process";
@@ -104,3 +105,27 @@ test("loses no acknowledged job and duplicates no dispatch when killed in a burs
   }
   expect(second.logLines.some((line) => line.includes('"msg":"stopped"'))).toBe(true);
 }, 90_000);
+
+test("finishes a call in flight on SIGTERM while refusing new connections", async () => {
+  const service = new ServiceProcess({ ...env, SHUTDOWN_GRACE_MS: "10000" });
+  await service.start();
+  const client = jobsClient(service.baseUrl, "connect-json-http1");
+  const { job } = await client.createJob(createJobRequest());
+
+  const locker = new Client({ connectionString: TEST_DATABASE_URL });
+  await locker.connect();
+  await locker.query("begin");
+  await locker.query(`select 1 from "${name}".jobs where id = $1 for update`, [job!.id]);
+  const inFlight = client.updateJobStatus({ id: job!.id, status: JobStatus.RUNNING });
+  await new Promise((resolve) => setTimeout(resolve, 300));
+
+  const exited = service.stop("SIGTERM");
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  await expect(fetch(`${service.baseUrl}/coordinator/health`)).rejects.toThrow();
+
+  await locker.query("rollback");
+  await locker.end();
+  const moved = await inFlight;
+  expect(moved.job!.status).toBe(JobStatus.RUNNING);
+  expect(await exited).toBe(0);
+}, 60_000);

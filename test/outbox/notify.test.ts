@@ -17,6 +17,7 @@ beforeEach(async () => {
     DISCORD_API_URL: discord.apiBaseUrl,
     DISCORD_TIMEOUT_MS: "2000",
     OUTBOX_MAX_BACKOFF_MS: "400",
+    OUTBOX_STUCK_AFTER_MS: "1500",
   });
   client = jobsClient(harness.baseUrl);
 });
@@ -105,4 +106,19 @@ test("stops delivering after Discord reports the webhook deleted, and shows it i
   expect(herald.status).toBe(HealthStatus.DEGRADED);
   expect(herald.message).toMatch(/^delivery stopped: /);
   expect(health.dependencies.find((dependency) => dependency.name === "outbox")?.counts.abandoned).toBe(2n);
+});
+
+test("turns health DEGRADED while notices wait longer than the stuck threshold", async () => {
+  discord.respondWith(...Array.from({ length: 20 }, () => fakeResponses.serverError()));
+  const id = await runningJob();
+  await client.completeJob({ id });
+  await new Promise((resolve) => setTimeout(resolve, 2000));
+
+  const health = await client.getHealth({});
+  const outbox = health.dependencies.find((dependency) => dependency.name === "outbox")!;
+  expect(health.status).toBe(HealthStatus.DEGRADED);
+  expect(outbox.status).toBe(HealthStatus.DEGRADED);
+  expect(outbox.message).toMatch(/^backlog stuck: oldest entry waiting \d+ s$/);
+  expect(outbox.counts.pending).toBe(1n);
+  expect(outbox.counts.oldestAgeMs).toBeGreaterThan(1500n);
 });

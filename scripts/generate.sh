@@ -5,3 +5,4 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/vendor-protos.sh
 PATH="$PWD/node_modules/.bin:$PATH" buf generate
+npm run --silent generate:openapi

@@ -11,16 +11,21 @@ import {
   CoordinatorJobsService,
   type GetHealthResponse,
   HealthStatus,
+  file_coordinator_v1_coordinator_jobs_service,
 } from "../gen/es/coordinator/v1/coordinator_jobs_service_pb";
+import { file_grpc_health_v1_health } from "../gen/es/grpc/health/v1/health_pb";
 import { file_google_rpc_error_details } from "../gen/es/google/rpc/error_details_pb";
 import type { Config } from "./config";
 import { type Orm, openDatabase } from "./database";
+import { createGrpcHealthService } from "./grpc-health";
 import { HealthService } from "./health/health-service";
 import { type Herald, HeraldError, HeraldTransientError, createHerald } from "./herald";
 import { JobService } from "./jobs/job-service";
 import type { Logger } from "./logger";
+import { createOpenApiHandler } from "./openapi";
 import { OutboxRelay } from "./outbox/outbox-relay";
 import { QueueDispatcher } from "./outbox/queue-dispatcher";
+import { createReflectionServices } from "./reflection";
 import { createCoordinatorService } from "./rpc/coordinator-service";
 import { guardBinaryParse } from "./rpc/binary-parse-guard";
 import { withGrpcMessageEncoding } from "./rpc/grpc-message";
@@ -100,6 +105,16 @@ export async function createApp(config: Config, logger: Logger): Promise<App> {
     acceptCompression: [compressionGzip, compressionBrotli],
   });
   router.service(CoordinatorJobsService, service);
+  // grpc.health.v1.Health: DEGRADED counts as SERVING, because the service still accepts work.
+  const grpcHealth = createGrpcHealthService(async () => (await health.check()).status, {
+    services: [CoordinatorJobsService.typeName],
+    logger,
+  });
+  grpcHealth.register(router);
+  // Server reflection lists CoordinatorJobsService, Health and itself, so clients need no .proto files.
+  // The error details file lets them decode the google.rpc details of gRPC errors too.
+  createReflectionServices([file_coordinator_v1_coordinator_jobs_service, file_grpc_health_v1_health, file_google_rpc_error_details]).register(router);
+  const serveOpenApi = createOpenApiHandler();
   const handlers = router.handlers.map((handler) => guardBinaryParse(handler, config.maxBodyBytes, logger));
   const transcoder = createTranscoder({
     services: [CoordinatorJobsService],
@@ -113,12 +128,14 @@ export async function createApp(config: Config, logger: Logger): Promise<App> {
         ? 503
         : undefined,
   });
-  const notFound: RequestHandler = (request, response) =>
+  const notFound: RequestHandler = (request, response) => {
+    if (serveOpenApi(request, response)) return;
     void transcoder.handle(request, response).then((handled) => {
       if (handled) return;
       response.writeHead(404, { "content-type": "application/json" });
       response.end(JSON.stringify({ code: 5, message: `no route for ${request.method} ${request.url}`, details: [] }));
     });
+  };
   const handler = withGrpcMessageEncoding(createRpcHandler(handlers, notFound, logger));
   const portServer: PortServer = createPortServer(handler, {
     tlsCertFile: config.tlsCertFile,
@@ -140,6 +157,8 @@ export async function createApp(config: Config, logger: Logger): Promise<App> {
         portServer.server.listen(port, host, () => resolve((portServer.server.address() as AddressInfo).port));
       }),
     close: async () => {
+      // Open Watch calls get NOT_SERVING and end, so they do not hold the shutdown for the grace period.
+      grpcHealth.close();
       await portServer.close(config.shutdownGraceMs);
       await relay.stop();
       await herald.close();

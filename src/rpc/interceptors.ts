@@ -9,8 +9,15 @@ import type { Logger } from "../logger";
 import { actorKey, deadlineSignalKey } from "./context";
 import { toConnectError } from "./errors";
 
-/** Methods that answer without a key, so probes need no secret. */
-const OPEN_METHODS = new Set(["GetHealth", "Check", "Watch", "List", "ServerReflectionInfo"]);
+/** Methods that answer without a key, so probes and schema discovery need no secret. */
+const OPEN_METHODS = new Set([
+  "coordinator.v1.CoordinatorJobsService/GetHealth",
+  "grpc.health.v1.Health/Check",
+  "grpc.health.v1.Health/List",
+  "grpc.health.v1.Health/Watch",
+  "grpc.reflection.v1.ServerReflection/ServerReflectionInfo",
+  "grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo",
+]);
 
 /** Actor recorded when the service runs without keys, in development only. */
 export const DEVELOPMENT_ACTOR = "development";
@@ -42,7 +49,7 @@ export function createAuthInterceptor(keys: ApiKey[], logger: Logger): Intercept
       request.contextValues.set(actorKey, DEVELOPMENT_ACTOR);
       return next(request);
     }
-    if (OPEN_METHODS.has(request.method.name)) return next(request);
+    if (OPEN_METHODS.has(`${request.service.typeName}/${request.method.name}`)) return next(request);
     const presented = readPresentedKey(request.header);
     const key = presented === undefined ? undefined : matchKey(keys, presented);
     if (!key) {

@@ -9,6 +9,7 @@ import { http } from "../../gen/es/google/api/annotations_pb";
 import type { HttpRule } from "../../gen/es/google/api/http_pb";
 import { type PathTemplate, type TemplateSegment, parsePathTemplate } from "../transcoding/path-template";
 import { type JsonSchema, SchemaCollector, wellKnownSchema } from "./json-schema";
+import { textMessageTypes } from "../transcoding/field-values";
 
 export interface OpenApiOptions {
   services: readonly DescService[];
@@ -35,22 +36,6 @@ interface Binding {
 }
 
 const OPENAPI_METHODS = new Set(["get", "put", "post", "delete", "options", "head", "patch", "trace"]);
-
-/** Messages whose query parameter values are single text values, as the transcoder parses them. */
-const TEXT_MESSAGES = new Set([
-  "google.protobuf.Timestamp",
-  "google.protobuf.Duration",
-  "google.protobuf.FieldMask",
-  "google.protobuf.StringValue",
-  "google.protobuf.BytesValue",
-  "google.protobuf.BoolValue",
-  "google.protobuf.Int32Value",
-  "google.protobuf.UInt32Value",
-  "google.protobuf.Int64Value",
-  "google.protobuf.UInt64Value",
-  "google.protobuf.FloatValue",
-  "google.protobuf.DoubleValue",
-]);
 
 /**
  * Returns the OpenAPI document as a plain JSON object. Throws an Error naming the method when a
@@ -237,14 +222,14 @@ function queryParameters(
       if (pathChains.some((pathChain) => sameChain(pathChain, fieldChain))) continue;
       const name = `${prefix}${field.jsonName}`;
       const nested = field.fieldKind === "message" ? field.message : undefined;
-      if (nested !== undefined && !TEXT_MESSAGES.has(nested.typeName)) {
+      if (nested !== undefined && !textMessageTypes.has(nested.typeName)) {
         // Nested fields are reachable by dotted names. Recursion stops at a message already on the chain.
         if (wellKnownSchema(nested.typeName) === undefined && !visiting.has(nested.typeName)) {
           visit(nested, `${name}.`, fieldChain, new Set([...visiting, nested.typeName]));
         }
         continue;
       }
-      if (field.fieldKind === "map" || (field.fieldKind === "list" && field.listKind === "message" && !TEXT_MESSAGES.has(field.message.typeName))) {
+      if (field.fieldKind === "map" || (field.fieldKind === "list" && field.listKind === "message" && !textMessageTypes.has(field.message.typeName))) {
         continue;
       }
       const parameter: Record<string, unknown> = { name, in: "query", schema: schemas.fieldSchema(field) };

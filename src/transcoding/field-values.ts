@@ -21,7 +21,7 @@ export class FieldValueError extends Error {
  * Well-known message types whose proto3 JSON form is a single string, number or bool,
  * so that one path or query value can set them.
  */
-const textMessageTypes = new Set([
+export const textMessageTypes: ReadonlySet<string> = new Set([
   "google.protobuf.Timestamp",
   "google.protobuf.Duration",
   "google.protobuf.FieldMask",

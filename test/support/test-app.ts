@@ -37,6 +37,8 @@ export async function startTestApp(label: string, env: Record<string, string> = 
     COORDINATOR_API_KEYS: `${TEST_API_KEY.name}:${TEST_API_KEY.secret}`,
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? "silent",
     OUTBOX_POLL_INTERVAL_MS: "200",
+    // Generous, so that a loaded machine does not turn an expected QUEUED answer into PENDING.
+    DISPATCH_TIMEOUT_MS: "10000",
     SHUTDOWN_GRACE_MS: "2000",
     ...env,
   });

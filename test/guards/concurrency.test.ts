@@ -46,5 +46,24 @@ test(`ends ${ROUNDS} rounds of conflicting calls with exactly one winner each`, 
     const terminal = page.events.filter((event) => TERMINAL_EVENTS.has(event.type));
     expect(terminal.length).toBeLessThanOrEqual(1);
   }
-  expect(refusedCodes.has("Aborted")).toBe(true);
+  expect(refusedCodes.has("FailedPrecondition")).toBe(true);
 }, 120_000);
+
+test("lets one of two writers with the same version win and refuses the other with ABORTED", async () => {
+  const client = jobsClient(harness.baseUrl, "connect-binary-http2");
+  const { job } = await client.createJob(createJobRequest());
+  let version = (await client.updateJobStatus({ id: job!.id, status: JobStatus.RUNNING })).job!.version;
+  for (let round = 1; round <= 50; round += 1) {
+    const outcomes = await Promise.allSettled([
+      client.updateJobProgress({ id: job!.id, percent: round, message: "writer A", expectedVersion: version }),
+      client.updateJobProgress({ id: job!.id, percent: round, message: "writer B", expectedVersion: version }),
+    ]);
+    const rejected = outcomes.filter((outcome) => outcome.status === "rejected");
+    expect(rejected).toHaveLength(1);
+    expect(ConnectError.from((rejected[0] as PromiseRejectedResult).reason).code).toBe(Code.Aborted);
+    version += 1n;
+  }
+  const page = await client.getJob({ id: job!.id, pageSize: 1000 });
+  expect(page.job!.version).toBe(version);
+  expect(page.events.filter((event) => event.type === "job.progress")).toHaveLength(50);
+}, 60_000);

@@ -68,9 +68,8 @@ export class JobService {
     validate.validateCreateJob(input);
     const queue = input.queue || this.options.defaultQueue;
     const requestHash = sha256Hex(canonicalJson({ ...input, queue }));
-    const existing = await this.findByRequestId(input.requestId, requestHash);
-    if (existing) return { job: existing, created: false };
-
+    // The unique index on request_id decides between a new job and a repeat, so the common case
+    // (a new request) needs no read first.
     try {
       const result = await this.orm.em.fork().transactional(async (em) => {
         const job = new JobEntity();
@@ -133,13 +132,12 @@ export class JobService {
    * Moves a dispatched job from PENDING to QUEUED inside the relay's transaction. A job that has
    * already left PENDING (a coordinator may start it directly) is left as it is.
    */
-  async markQueued(em: EntityManager, jobId: string, details: JsonObject): Promise<boolean> {
+  async markQueued(em: EntityManager, jobId: string, details: JsonObject): Promise<JobEntity | undefined> {
     const job = await em.findOne(JobEntity, jobId, { lockMode: LockMode.PESSIMISTIC_WRITE });
-    if (!job || job.status !== "PENDING") return false;
+    if (!job || job.status !== "PENDING") return job ?? undefined;
     const apply = planStatus(job, "QUEUED", "", details);
-    if (apply === UNCHANGED) return false;
-    await this.applyChange(em, job, SYSTEM_ACTOR, apply);
-    return true;
+    if (apply !== UNCHANGED) await this.applyChange(em, job, SYSTEM_ACTOR, apply);
+    return job;
   }
 
   /** Reads the job row alone, without its steps and events. */

@@ -117,13 +117,20 @@ export class OutboxRelay {
   }
 
   /**
-   * Performs one entry now if no relay holds it. Returns true when its side effect was done,
-   * false when it failed (and was scheduled for retry) or another relay has it.
+   * Performs a new job's dispatch entry now, unless a relay holds it. `job` is the job as its
+   * creating transaction wrote it, which saves reading it again. Returns the job as it is after
+   * the dispatch, or undefined when the dispatch failed (and was scheduled for retry) or another
+   * relay has the entry.
    */
-  async deliver(entryId: string): Promise<boolean> {
+  async deliverDispatch(entryId: string, job: JobEntity): Promise<JobEntity | undefined> {
     const [entry] = await this.claim(CLAIM_ONE, [this.options.leaseMs, entryId]);
-    if (!entry) return false;
-    return this.perform(entry);
+    if (!entry) return undefined;
+    try {
+      return await this.dispatch(entry, job);
+    } catch (error) {
+      await this.recordFailureSafely(entry, error);
+      return undefined;
+    }
   }
 
   private async claim(sql: string, params: unknown[]): Promise<ClaimedEntry[]> {
@@ -131,31 +138,31 @@ export class OutboxRelay {
     return rows.map((row) => ({ ...row, id: String(row.id) }));
   }
 
-  private async perform(entry: ClaimedEntry): Promise<boolean> {
+  private async perform(entry: ClaimedEntry): Promise<void> {
     try {
       if (entry.kind === "dispatch") await this.dispatch(entry);
       else await this.notify(entry);
-      return true;
     } catch (error) {
-      await this.recordFailure(entry, error).catch((recordError) =>
-        this.options.logger.error({ err: recordError, outboxId: entry.id }, "could not record an outbox failure; the lease will expire and the entry be retried"),
-      );
-      return false;
+      await this.recordFailureSafely(entry, error);
     }
   }
 
-  /** Adds the job to BullMQ unless it has left PENDING, then marks it QUEUED and the entry done in one transaction. */
-  private async dispatch(entry: ClaimedEntry): Promise<void> {
-    const job = await this.orm.em.fork().findOne(JobEntity, entry.job_id);
+  /**
+   * Adds the job to BullMQ unless it has left PENDING, then marks it QUEUED and the entry done in
+   * one transaction. Returns the job as that transaction left it.
+   */
+  private async dispatch(entry: ClaimedEntry, known?: JobEntity): Promise<JobEntity | undefined> {
+    const job = known ?? (await this.orm.em.fork().findOne(JobEntity, entry.job_id));
     if (job?.status === "PENDING") await this.dispatcher.dispatch(job);
-    await this.orm.em.fork().transactional(async (em) => {
-      if (job) await this.jobs.markQueued(em, job.id, { queue: job.queue });
+    return this.orm.em.fork().transactional(async (em) => {
+      const current = job ? await this.jobs.markQueued(em, job.id, { queue: job.queue }) : undefined;
       await em.getConnection().execute(
         "update outbox set processed_at = now(), locked_until = null, last_error = null where id = ?",
         [entry.id],
         "run",
         em.getTransactionContext(),
       );
+      return current;
     });
   }
 
@@ -164,6 +171,15 @@ export class OutboxRelay {
     await this.orm.em.getConnection().execute(
       "update outbox set processed_at = now(), locked_until = null, last_error = ? where id = ?",
       [this.notifier ? null : "no notifier configured; notice dropped", entry.id],
+    );
+  }
+
+  private async recordFailureSafely(entry: ClaimedEntry, error: unknown): Promise<void> {
+    await this.recordFailure(entry, error).catch((recordError) =>
+      this.options.logger.error(
+        { err: recordError, outboxId: entry.id },
+        "could not record an outbox failure; the lease will expire and the entry be retried",
+      ),
     );
   }
 

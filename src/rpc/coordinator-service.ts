@@ -17,6 +17,7 @@ import {
   UpdateJobProgressResponseSchema,
   UpdateJobStatusResponseSchema,
 } from "../../gen/es/coordinator/v1/coordinator_jobs_service_pb";
+import type { JobEntity } from "../entities";
 import type { HealthService } from "../health/health-service";
 import type { CallContext, JobService } from "../jobs/job-service";
 import type { OutboxRelay } from "../outbox/outbox-relay";
@@ -39,24 +40,25 @@ function callContext(context: HandlerContext): CallContext {
 export function createCoordinatorService(deps: CoordinatorServiceDeps): ServiceImpl<typeof CoordinatorJobsService> {
   const { jobs, relay, health } = deps;
 
-  /** Tries the new job's dispatch at once; if it fails or takes too long, the relay retries it later. */
-  async function dispatchNow(entryId: string): Promise<void> {
-    const attempt = relay.deliver(entryId);
+  /**
+   * Tries the new job's dispatch at once and returns the job as it is after it. If the dispatch
+   * fails or takes too long, the relay retries it later and the job is returned as created.
+   */
+  async function dispatchNow(entryId: string, job: JobEntity): Promise<JobEntity> {
     try {
-      await withTimeout(attempt, deps.dispatchTimeoutMs, "dispatch");
+      const dispatched = await withTimeout(relay.deliverDispatch(entryId, job), deps.dispatchTimeoutMs, "dispatch");
+      if (dispatched) return dispatched;
     } catch {
-      relay.wake();
+      // Timed out: the attempt may still finish; the relay picks the entry up either way.
     }
+    relay.wake();
+    return job;
   }
 
   return {
     async createJob(request, context) {
       const result = await jobs.create(convert.createJobInput(request), callContext(context));
-      let job = result.job;
-      if (result.dispatch) {
-        await dispatchNow(result.dispatch.id);
-        job = await jobs.find(job.id);
-      }
+      const job = result.dispatch ? await dispatchNow(result.dispatch.id, result.job) : result.job;
       return create(CreateJobResponseSchema, {
         job: convert.jobToProto(job),
         created: result.created,

@@ -122,7 +122,7 @@ export async function createApp(config: Config, logger: Logger): Promise<App> {
     registry: createRegistry(file_google_rpc_error_details),
     maxBodyBytes: config.maxBodyBytes,
     logger,
-    // REST answers 503 when the service cannot serve, so load balancers and probes see it.
+    // REST returns 503 when the service cannot serve, so load balancers and probes see it.
     successStatus: (method, response) =>
       method === CoordinatorJobsService.method.getHealth && (response as GetHealthResponse).status === HealthStatus.NOT_SERVING
         ? 503

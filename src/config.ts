@@ -15,7 +15,7 @@ export interface Config {
   port: number;
   host: string;
   databaseUrl: string;
-  /** PostgreSQL schema that holds the tables; tests give each file its own. */
+  /** PostgreSQL schema of the tables. Tests give each file its own. */
   databaseSchema: string;
   databasePoolSize: number;
   redisUrl: string;
@@ -23,7 +23,7 @@ export interface Config {
   queuePrefix: string;
   /** Queue a job goes to when CreateJob names none. */
   defaultQueue: string;
-  /** How long CreateJob waits for the first dispatch attempt before answering PENDING. */
+  /** How long CreateJob waits for the first dispatch attempt before returning the job as PENDING. */
   dispatchTimeoutMs: number;
   /** Bound on one Redis command made by a request or a probe. */
   redisCommandTimeoutMs: number;

@@ -63,7 +63,7 @@ export function createPortServer(handler: RequestHandler, options: ServerOptions
     tracked,
   );
   // Node starts the checks behind headersTimeout and requestTimeout when an http.Server emits
-  // 'listening'. This one never listens itself (it is handed sockets), so it is told it does.
+  // 'listening'. This one never listens itself (it is handed sockets), so the event is emitted by hand.
   http1.emit("listening");
   const h2c = http2.createServer({}, tracked);
   h2c.setTimeout(idleTimeoutMs);

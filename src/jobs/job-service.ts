@@ -33,7 +33,7 @@ export interface JobServiceOptions {
   onOutboxWritten?: () => void;
 }
 
-/** Who makes a call and until when its work may run. */
+/** The caller of a call and the signal that ends its work at the deadline. */
 export interface CallContext {
   actor: string;
   signal?: AbortSignal;
@@ -171,7 +171,7 @@ export class JobService {
   }
 
   /**
-   * Runs one change: locks the job row, asks `plan` what to do, checks the expected version
+   * Runs one change: locks the job row, calls `plan` to decide the change, checks the expected version
    * (after the repeat check, so a retried request succeeds) and applies the plan.
    */
   private async mutate(

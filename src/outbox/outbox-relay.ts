@@ -117,7 +117,7 @@ export class OutboxRelay {
   }
 
   /**
-   * Performs a new job's dispatch entry now, unless a relay holds it. `job` is the job as its
+   * Performs a new job's dispatch entry now, unless another relay has claimed it. `job` is the job as its
    * creating transaction wrote it, which saves reading it again. Returns the job as it is after
    * the dispatch, or undefined when the dispatch failed (and was scheduled for retry) or another
    * relay has the entry.

@@ -1,5 +1,5 @@
 /**
- * Answers undecodable protobuf request bodies with INVALID_ARGUMENT. Connect-ES 2.1 reports a
+ * Rejects undecodable protobuf request bodies with INVALID_ARGUMENT. Connect-ES 2.1 reports a
  * failed binary parse as INTERNAL (HTTP 500 for the Connect protocol), which blames the server for
  * the client's bad input; JSON parse failures are already INVALID_ARGUMENT. The guard decodes the
  * body of unary calls once before the handler does and, when that fails, returns the error itself
@@ -33,7 +33,7 @@ async function readAll(body: AsyncIterable<Uint8Array>, maxBytes: number): Promi
   return Buffer.concat(chunks, length);
 }
 
-/** The message bytes of the first gRPC envelope, or undefined when it is compressed or cut short. */
+/** Returns the message bytes of the first gRPC envelope, or undefined when it is compressed or cut short. */
 function firstEnvelope(bytes: Uint8Array): Uint8Array | undefined {
   if (bytes.byteLength < 5 || (bytes[0] & 0b1) !== 0) return undefined;
   const length = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getUint32(1);

@@ -1,6 +1,6 @@
 /**
  * The CoordinatorJobsService handlers: convert the request, call the job service, convert the
- * answer. Errors are normalised by the error interceptor, not here.
+ * response. Errors are normalised by the error interceptor, not here.
  */
 import { create } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
@@ -29,7 +29,7 @@ export interface CoordinatorServiceDeps {
   jobs: JobService;
   relay: OutboxRelay;
   health: HealthService;
-  /** How long CreateJob waits for the first dispatch attempt before answering PENDING. */
+  /** How long CreateJob waits for the first dispatch attempt before returning the job as PENDING. */
   dispatchTimeoutMs: number;
 }
 

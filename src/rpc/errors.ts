@@ -58,14 +58,14 @@ export function toConnectError(error: unknown): ConnectError {
   if (error instanceof DriverException) {
     const sqlState = (error as DriverException & { code?: string }).code ?? "";
     if (sqlState === CANCELLED_SQLSTATE) {
-      return new ConnectError("the database did not answer in time", Code.DeadlineExceeded, undefined, [], error);
+      return new ConnectError("the database did not respond in time", Code.DeadlineExceeded, undefined, [], error);
     }
     if (UNAVAILABLE_SQLSTATES.test(sqlState)) return unavailable("the database is unavailable", error);
     // Without a SQLSTATE the error came from the client library, not the server: the connection
     // broke (for example "Connection terminated unexpectedly" when the server went away).
     if (sqlState === "") return unavailable("the database is unreachable", error);
   }
-  if (error instanceof TimeoutError) return unavailable("a dependency did not answer in time", error);
+  if (error instanceof TimeoutError) return unavailable("a dependency did not respond in time", error);
   if (isConnectionFailure(error)) return unavailable("the database is unreachable", error);
   return new ConnectError("internal error", Code.Internal, undefined, [], error);
 }

@@ -9,7 +9,7 @@ import type { Logger } from "../logger";
 import { actorKey, deadlineSignalKey } from "./context";
 import { toConnectError } from "./errors";
 
-/** Methods that answer without a key, so probes and schema discovery need no secret. */
+/** Methods callable without a key, so probes and schema discovery need no secret. */
 const OPEN_METHODS = new Set([
   "coordinator.v1.CoordinatorJobsService/GetHealth",
   "grpc.health.v1.Health/Check",
@@ -33,7 +33,7 @@ function readPresentedKey(header: Headers): string | undefined {
 function matchKey(keys: ApiKey[], presented: string): ApiKey | undefined {
   const presentedBytes = Buffer.from(presented);
   let found: ApiKey | undefined;
-  // Every key is compared, each in constant time, so timing tells nothing about which or how much matched.
+  // Every key is compared, each in constant time, so the timing reveals nothing about which key or how much of it matched.
   for (const key of keys) {
     const secret = Buffer.from(key.secret);
     const equal = secret.length === presentedBytes.length && timingSafeEqual(secret, presentedBytes);
@@ -68,7 +68,7 @@ export function createAuthInterceptor(keys: ApiKey[], logger: Logger): Intercept
 
 /**
  * Bounds every unary call by the client's deadline or, when it sent none, by `defaultDeadlineMs`.
- * The handler sees the combined signal through `deadlineSignalKey` and rolls back when it fires;
+ * The handler reads the combined signal through `deadlineSignalKey` and rolls back when it fires;
  * the caller gets DEADLINE_EXCEEDED at once, even if the handler is still waiting on a dependency.
  */
 export function createDeadlineInterceptor(defaultDeadlineMs: number): Interceptor {

@@ -23,7 +23,7 @@ export function createRpcHandler(handlers: readonly UniversalHandler[], fallback
     handler(universalRequest)
       .then((universalResponse) => universalResponseToNodeResponse(universalResponse, response as never))
       .catch((reason: unknown) => {
-        // Aborted: the client went away while the response was written; there is no one to answer.
+        // Aborted: the client went away while the response was written; there is no one to respond to.
         if (ConnectError.from(reason).code === Code.Aborted) return;
         logger.error({ err: reason, method: handler.method.name }, "writing the response failed");
         if (!response.headersSent) {

@@ -22,6 +22,7 @@ import { HealthService } from "./health/health-service";
 import { type Herald, HeraldError, HeraldTransientError, createHerald } from "./herald";
 import { JobService } from "./jobs/job-service";
 import type { Logger } from "./logger";
+import { createMetrics, createMetricsHandler } from "./metrics/metrics";
 import { createOpenApiHandler } from "./openapi";
 import { OutboxRelay } from "./outbox/outbox-relay";
 import { QueueDispatcher } from "./outbox/queue-dispatcher";
@@ -47,6 +48,7 @@ export interface App {
 }
 
 export async function createApp(config: Config, logger: Logger): Promise<App> {
+  const metrics = createMetrics();
   const orm = await openDatabase(config, logger);
   const dispatcher = new QueueDispatcher({
     redisUrl: config.redisUrl,
@@ -85,6 +87,7 @@ export async function createApp(config: Config, logger: Logger): Promise<App> {
       pollIntervalMs: config.outboxPollIntervalMs,
       maxBackoffMs: config.outboxMaxBackoffMs,
       logger,
+      onAttempt: (kind, outcome) => metrics.outboxAttempts.inc({ kind, outcome }),
     },
   );
   const health = new HealthService(orm, dispatcher, {
@@ -97,7 +100,7 @@ export async function createApp(config: Config, logger: Logger): Promise<App> {
   const service = createCoordinatorService({ jobs, relay, health, dispatchTimeoutMs: config.dispatchTimeoutMs });
   const router = createConnectRouter({
     interceptors: [
-      createLoggingInterceptor(logger),
+      createLoggingInterceptor(logger, (method, code, seconds) => metrics.rpcDuration.observe({ method, code }, seconds)),
       createAuthInterceptor(config.apiKeys, logger),
       createDeadlineInterceptor(config.defaultDeadlineMs),
     ],
@@ -115,6 +118,7 @@ export async function createApp(config: Config, logger: Logger): Promise<App> {
   // The error details file lets them decode the google.rpc details of gRPC errors too.
   createReflectionServices([file_coordinator_v1_coordinator_jobs_service, file_grpc_health_v1_health, file_google_rpc_error_details]).register(router);
   const serveOpenApi = createOpenApiHandler();
+  const serveMetrics = createMetricsHandler(metrics.registry);
   const handlers = router.handlers.map((handler) => guardBinaryParse(handler, config.maxBodyBytes, logger));
   const transcoder = createTranscoder({
     services: [CoordinatorJobsService],
@@ -129,7 +133,7 @@ export async function createApp(config: Config, logger: Logger): Promise<App> {
         : undefined,
   });
   const notFound: RequestHandler = (request, response) => {
-    if (serveOpenApi(request, response)) return;
+    if (serveOpenApi(request, response) || serveMetrics(request, response)) return;
     void transcoder.handle(request, response).then((handled) => {
       if (handled) return;
       response.writeHead(404, { "content-type": "application/json" });

@@ -27,6 +27,8 @@ export interface OutboxRelayOptions {
   baseBackoffMs?: number;
   maxBackoffMs: number;
   logger: Logger;
+  /** Receives the outcome of every attempt, for metrics. */
+  onAttempt?: (kind: OutboxKind, outcome: "done" | "retry" | "abandoned") => void;
 }
 
 interface ClaimedEntry {
@@ -126,7 +128,9 @@ export class OutboxRelay {
     const [entry] = await this.claim(CLAIM_ONE, [this.options.leaseMs, entryId]);
     if (!entry) return undefined;
     try {
-      return await this.dispatch(entry, job);
+      const dispatched = await this.dispatch(entry, job);
+      this.options.onAttempt?.(entry.kind, "done");
+      return dispatched;
     } catch (error) {
       await this.recordFailureSafely(entry, error);
       return undefined;
@@ -142,6 +146,7 @@ export class OutboxRelay {
     try {
       if (entry.kind === "dispatch") await this.dispatch(entry);
       else await this.notify(entry);
+      this.options.onAttempt?.(entry.kind, "done");
     } catch (error) {
       await this.recordFailureSafely(entry, error);
     }
@@ -187,6 +192,7 @@ export class OutboxRelay {
     const message = error instanceof Error ? error.message : String(error);
     const permanent = entry.kind === "notify" && this.notifier?.isPermanent(error) === true;
     const logContext = { err: error, outboxId: entry.id, kind: entry.kind, jobId: entry.job_id, attempt: entry.attempts };
+    this.options.onAttempt?.(entry.kind, permanent ? "abandoned" : "retry");
     if (permanent) {
       this.options.logger.error(logContext, "outbox entry abandoned: the side effect cannot succeed");
       await this.orm.em.getConnection().execute(

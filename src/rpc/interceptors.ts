@@ -99,20 +99,26 @@ function jobIdOf(request: unknown, response: unknown): string | undefined {
   return typeof fromResponse === "string" ? fromResponse : undefined;
 }
 
+/** Receives each call's method, code name and duration in seconds, for metrics. */
+export type CallObserver = (method: string, code: string, seconds: number) => void;
+
 /** Logs one line per call (method, code, duration, job id) and turns every error into a ConnectError. */
-export function createLoggingInterceptor(logger: Logger): Interceptor {
+export function createLoggingInterceptor(logger: Logger, observe: CallObserver = () => undefined): Interceptor {
   return (next) => async (request) => {
     const started = performance.now();
     const method = request.method.name;
     try {
       const response = await next(request);
       const message = response.stream ? undefined : response.message;
-      logger.info({ method, code: "ok", durationMs: elapsed(started), jobId: request.stream ? undefined : jobIdOf(request.message, message) }, "rpc");
+      const durationMs = elapsed(started);
+      logger.info({ method, code: "ok", durationMs, jobId: request.stream ? undefined : jobIdOf(request.message, message) }, "rpc");
+      observe(method, "OK", durationMs / 1000);
       return response;
     } catch (thrown) {
       const error = toConnectError(thrown);
       const jobId = request.stream ? undefined : jobIdOf(request.message, undefined);
       const fields = { method, code: Code[error.code], durationMs: elapsed(started), jobId };
+      observe(method, Code[error.code], fields.durationMs / 1000);
       if (error.code === Code.Internal || error.code === Code.Unknown) logger.error({ ...fields, err: error.cause ?? thrown }, "rpc failed");
       else if (error.code === Code.Unavailable || error.code === Code.DeadlineExceeded) logger.warn({ ...fields, err: error.cause ?? thrown }, "rpc failed");
       else logger.info({ ...fields, reason: error.rawMessage }, "rpc");

@@ -69,6 +69,8 @@ export async function createApp(config: Config, logger: Logger): Promise<App> {
   const jobs = new JobService(orm, {
     defaultQueue: config.defaultQueue,
     heraldEvents: new Set(herald.configured ? config.heraldEvents : []),
+    // Longer than the call's own attempt can take, so the relay never races it.
+    dispatchLeaseMs: config.dispatchTimeoutMs + config.redisCommandTimeoutMs + 5000,
     onOutboxWritten: () => relay?.wake(),
   });
   relay = new OutboxRelay(
@@ -106,6 +108,8 @@ export async function createApp(config: Config, logger: Logger): Promise<App> {
     ],
     readMaxBytes: config.maxBodyBytes,
     acceptCompression: [compressionGzip, compressionBrotli],
+    // Compressing small responses costs more CPU than it saves on loopback and LAN links.
+    compressMinBytes: 16 * 1024,
   });
   router.service(CoordinatorJobsService, service);
   // grpc.health.v1.Health: DEGRADED counts as SERVING, because the service still accepts work.
@@ -127,10 +131,12 @@ export async function createApp(config: Config, logger: Logger): Promise<App> {
     maxBodyBytes: config.maxBodyBytes,
     logger,
     // REST returns 503 when the service cannot serve, so load balancers and probes see it.
-    successStatus: (method, response) =>
-      method === CoordinatorJobsService.method.getHealth && (response as GetHealthResponse).status === HealthStatus.NOT_SERVING
-        ? 503
-        : undefined,
+    successStatus: new Map([
+      [
+        CoordinatorJobsService.method.getHealth,
+        (response) => ((response as GetHealthResponse).status === HealthStatus.NOT_SERVING ? 503 : undefined),
+      ],
+    ]),
   });
   const notFound: RequestHandler = (request, response) => {
     if (serveOpenApi(request, response) || serveMetrics(request, response)) return;

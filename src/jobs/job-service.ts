@@ -19,7 +19,7 @@ import type {
 import type { JobStatus } from "../domain/job-status";
 import { LIMITS } from "../domain/limits";
 import * as validate from "../domain/validation";
-import { JobEntity, JobEventEntity, JobStepEntity, type OutboxEntryEntity } from "../entities";
+import { JobEntity, JobEventEntity, JobStepEntity, OutboxEntryEntity } from "../entities";
 import { canonicalJson, sha256Hex } from "./canonical-json";
 import { JobChange } from "./job-change";
 import { noticeFromJob } from "./notice";
@@ -29,6 +29,8 @@ export interface JobServiceOptions {
   defaultQueue: string;
   /** Event types that queue a Discord notification. */
   heraldEvents: ReadonlySet<string>;
+  /** How long a new job's dispatch entry is reserved for the call that created it. */
+  dispatchLeaseMs: number;
   /** Called after a commit that queued outbox entries, so the relay runs at once. */
   onOutboxWritten?: () => void;
 }
@@ -72,8 +74,8 @@ export class JobService {
     // (a new request) needs no read first.
     try {
       const result = await this.orm.em.fork().transactional(async (em) => {
-        const job = new JobEntity();
         const now = new Date();
+        const job = new JobEntity();
         Object.assign(job, {
           id: randomUUID(),
           requestId: input.requestId,
@@ -84,14 +86,36 @@ export class JobService {
           status: "PENDING" satisfies JobStatus,
           source: input.source,
           payload: input.payload,
+          lastEventSequence: 1,
           createdAt: now,
           updatedAt: now,
         });
-        em.persist(job);
-        const change = new JobChange(em, job, context.actor);
-        change.addEvent("job.created", { queue, type: input.type, requestId: input.requestId });
-        const dispatch = change.addOutbox("dispatch", { queue, priority: input.priority });
-        await em.flush();
+        const event = new JobEventEntity();
+        Object.assign(event, {
+          id: randomUUID(),
+          jobId: job.id,
+          sequence: 1,
+          type: "job.created",
+          actor: context.actor,
+          time: now,
+          payload: { queue, type: input.type, requestId: input.requestId },
+        });
+        // The entry is leased to this call, so the relay leaves it alone while the caller
+        // dispatches it at once; if the caller dies, the relay takes it when the lease ends.
+        const dispatch = new OutboxEntryEntity();
+        Object.assign(dispatch, {
+          kind: "dispatch",
+          jobId: job.id,
+          payload: { queue, priority: input.priority },
+          createdAt: now,
+          availableAt: now,
+          lockedUntil: new Date(now.getTime() + this.options.dispatchLeaseMs),
+          attempts: 1,
+        });
+        // Plain inserts: a new job needs none of the unit of work's change tracking.
+        await em.insert(job);
+        await em.insert(event);
+        dispatch.id = String(await em.insert(dispatch));
         this.throwIfAborted(context);
         return { job, dispatch };
       });
@@ -133,6 +157,33 @@ export class JobService {
    * already left PENDING (a coordinator may start it directly) is left as it is.
    */
   async markQueued(em: EntityManager, jobId: string, details: JsonObject): Promise<JobEntity | undefined> {
+    if (this.options.heraldEvents.has("job.queued")) return this.markQueuedWithChange(em, jobId, details);
+    // The common case in three statements: one conditional update takes the row lock, moves the
+    // job and reserves the event's sequence number, and its RETURNING row is the new state.
+    const now = new Date();
+    const connection = em.getConnection();
+    const context = em.getTransactionContext();
+    const [row] = await connection.execute<Record<string, unknown>[]>(
+      `update jobs set status = 'QUEUED', queued_at = ?, updated_at = ?, version = version + 1,
+         last_event_sequence = last_event_sequence + 1
+       where id = ? and status = 'PENDING' returning *`,
+      [now, now, jobId],
+      "all",
+      context,
+    );
+    if (!row) return (await em.findOne(JobEntity, jobId)) ?? undefined;
+    const job = em.map(JobEntity, row);
+    await connection.execute(
+      "insert into job_events (id, job_id, sequence, type, actor, time, payload) values (?, ?, ?, ?, ?, ?, ?)",
+      [randomUUID(), jobId, job.lastEventSequence, "job.queued", SYSTEM_ACTOR, now, JSON.stringify({ from: "PENDING", to: "QUEUED", ...details })],
+      "run",
+      context,
+    );
+    return job;
+  }
+
+  /** The general form of markQueued, through JobChange, for when job.queued also notifies. */
+  private async markQueuedWithChange(em: EntityManager, jobId: string, details: JsonObject): Promise<JobEntity | undefined> {
     const job = await em.findOne(JobEntity, jobId, { lockMode: LockMode.PESSIMISTIC_WRITE });
     if (!job || job.status !== "PENDING") return job ?? undefined;
     const apply = planStatus(job, "QUEUED", "", details);

@@ -7,7 +7,7 @@
  */
 import type { Orm } from "../database";
 import type { JsonObject } from "../domain/inputs";
-import { JobEntity, type OutboxKind } from "../entities";
+import { JobEntity, type OutboxEntryEntity, type OutboxKind } from "../entities";
 import type { JobNotice } from "../herald/notice";
 import type { JobService } from "../jobs/job-service";
 import type { Logger } from "../logger";
@@ -47,15 +47,6 @@ const CLAIM_DUE = `
       and (locked_until is null or locked_until < now())
     order by available_at, id
     limit ? for update skip locked)
-  returning id, kind, job_id, payload, attempts`;
-
-const CLAIM_ONE = `
-  update outbox set locked_until = now() + make_interval(secs => ?::double precision / 1000), attempts = attempts + 1
-  where id in (
-    select id from outbox
-    where id = ? and processed_at is null and abandoned_at is null
-      and (locked_until is null or locked_until < now())
-    for update skip locked)
   returning id, kind, job_id, payload, attempts`;
 
 export class OutboxRelay {
@@ -119,20 +110,19 @@ export class OutboxRelay {
   }
 
   /**
-   * Performs a new job's dispatch entry now, unless another relay has claimed it. `job` is the job as its
-   * creating transaction wrote it, which saves reading it again. Returns the job as it is after
-   * the dispatch, or undefined when the dispatch failed (and was scheduled for retry) or another
-   * relay has the entry.
+   * Performs a new job's dispatch entry now. The entry must be leased to the caller, as JobService
+   * writes it, so no relay takes it meanwhile. `job` is the job as its creating transaction wrote
+   * it, which saves reading it again. Returns the job as it is after the dispatch, or undefined
+   * when the dispatch failed and was scheduled for retry.
    */
-  async deliverDispatch(entryId: string, job: JobEntity): Promise<JobEntity | undefined> {
-    const [entry] = await this.claim(CLAIM_ONE, [this.options.leaseMs, entryId]);
-    if (!entry) return undefined;
+  async deliverDispatch(entry: OutboxEntryEntity, job: JobEntity): Promise<JobEntity | undefined> {
+    const claimed: ClaimedEntry = { id: entry.id, kind: entry.kind, job_id: entry.jobId, payload: entry.payload, attempts: entry.attempts };
     try {
-      const dispatched = await this.dispatch(entry, job);
-      this.options.onAttempt?.(entry.kind, "done");
+      const dispatched = await this.dispatch(claimed, job);
+      this.options.onAttempt?.(claimed.kind, "done");
       return dispatched;
     } catch (error) {
-      await this.recordFailureSafely(entry, error);
+      await this.recordFailureSafely(claimed, error);
       return undefined;
     }
   }

@@ -17,7 +17,7 @@ import {
   UpdateJobProgressResponseSchema,
   UpdateJobStatusResponseSchema,
 } from "../../gen/es/coordinator/v1/coordinator_jobs_service_pb";
-import type { JobEntity } from "../entities";
+import type { JobEntity, OutboxEntryEntity } from "../entities";
 import type { HealthService } from "../health/health-service";
 import type { CallContext, JobService } from "../jobs/job-service";
 import type { OutboxRelay } from "../outbox/outbox-relay";
@@ -44,9 +44,9 @@ export function createCoordinatorService(deps: CoordinatorServiceDeps): ServiceI
    * Tries the new job's dispatch at once and returns the job as it is after it. If the dispatch
    * fails or takes too long, the relay retries it later and the job is returned as created.
    */
-  async function dispatchNow(entryId: string, job: JobEntity): Promise<JobEntity> {
+  async function dispatchNow(entry: OutboxEntryEntity, job: JobEntity): Promise<JobEntity> {
     try {
-      const dispatched = await withTimeout(relay.deliverDispatch(entryId, job), deps.dispatchTimeoutMs, "dispatch");
+      const dispatched = await withTimeout(relay.deliverDispatch(entry, job), deps.dispatchTimeoutMs, "dispatch");
       if (dispatched) return dispatched;
     } catch {
       // Timed out: the attempt may still finish; the relay picks the entry up either way.
@@ -58,7 +58,7 @@ export function createCoordinatorService(deps: CoordinatorServiceDeps): ServiceI
   return {
     async createJob(request, context) {
       const result = await jobs.create(convert.createJobInput(request), callContext(context));
-      const job = result.dispatch ? await dispatchNow(result.dispatch.id, result.job) : result.job;
+      const job = result.dispatch ? await dispatchNow(result.dispatch, result.job) : result.job;
       return create(CreateJobResponseSchema, {
         job: convert.jobToProto(job),
         created: result.created,

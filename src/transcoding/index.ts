@@ -5,7 +5,7 @@
 export { createTranscoder } from "./transcoder";
 export type { Transcoder, TranscoderLogger, TranscoderOptions } from "./transcoder";
 export type { NodeRequest, NodeResponse } from "./node-http";
-export type { SuccessStatusFn } from "./response-mapping";
+export type { SuccessStatusFn, SuccessStatusMap } from "./response-mapping";
 export type { BodyBinding, TranscodingRoute } from "./routes";
 export { parsePathTemplate } from "./path-template";
 export type { PathTemplate, TemplateSegment, TemplateVariable } from "./path-template";

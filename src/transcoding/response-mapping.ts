@@ -2,10 +2,11 @@ import { create, fromJsonString, toJson, type DescMethod, type JsonObject, type 
 import type { TranscodingRoute } from "./routes";
 
 /**
- * Chooses the HTTP status of a successful response from the response message.
- * Returning undefined keeps 200.
+ * Chooses the HTTP status of a successful response from the response message, per method.
+ * Returning undefined keeps 200. Only the listed methods pay for parsing their response.
  */
-export type SuccessStatusFn = (method: DescMethod, response: Message) => number | undefined;
+export type SuccessStatusFn = (response: Message) => number | undefined;
+export type SuccessStatusMap = ReadonlyMap<DescMethod, SuccessStatusFn>;
 
 /**
  * Turns the handler's proto3 JSON response into the REST response. Without
@@ -17,12 +18,13 @@ export function buildSuccessResponse(
   route: TranscodingRoute,
   responseJson: string,
   registry: Registry,
-  successStatus: SuccessStatusFn | undefined,
+  successStatus: SuccessStatusMap | undefined,
 ): { status: number; body: string } {
   let status = 200;
-  if (successStatus !== undefined) {
+  const chooseStatus = successStatus?.get(route.method);
+  if (chooseStatus !== undefined) {
     const message = fromJsonString(route.method.output, responseJson, { registry, ignoreUnknownFields: true });
-    const chosen = successStatus(route.method, message);
+    const chosen = chooseStatus(message);
     if (chosen !== undefined) {
       if (!Number.isInteger(chosen) || chosen < 200 || chosen > 599) {
         throw new Error(`successStatus returned ${chosen} for ${route.method.name}; expected an HTTP status from 200 to 599`);

@@ -8,7 +8,7 @@ import { splitRequestTarget, writeJson, type NodeRequest, type NodeResponse } fr
 import { normalizePath } from "./path-matcher";
 import { readJsonBody } from "./request-body";
 import { buildRequestMessage } from "./request-message";
-import { buildSuccessResponse, type SuccessStatusFn } from "./response-mapping";
+import { buildSuccessResponse, type SuccessStatusMap } from "./response-mapping";
 import { findRoute, isUnderPrefix, servedPathPrefixes, type RouteLookup } from "./route-lookup";
 import { buildRoutes, type TranscodingRoute } from "./routes";
 import { buildErrorResponse, invalidArgument, TranscodingError } from "./status";
@@ -32,8 +32,8 @@ export interface TranscoderOptions {
   registry: Registry;
   /** Maximum request body size in bytes. A larger body gets 413. */
   maxBodyBytes: number;
-  /** Chooses the HTTP status of a successful response, for example 503 for an unhealthy health check. */
-  successStatus?: SuccessStatusFn;
+  /** Chooses the HTTP status of a successful response of some methods, for example 503 for an unhealthy health check. */
+  successStatus?: SuccessStatusMap;
   /** Context values for the handlers, as in `connectNodeAdapter`. */
   contextValues?: (request: NodeRequest) => ContextValues;
   /** Receives internal failures and dropped error details. Defaults to the console. */

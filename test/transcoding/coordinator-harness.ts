@@ -176,11 +176,12 @@ export async function startCoordinatorServer(
     handlers: router.handlers,
     registry: options.registry ?? createRegistry(file_google_rpc_error_details),
     maxBodyBytes: options.maxBodyBytes ?? 1024,
-    successStatus: (method, response) =>
-      method === CoordinatorJobsService.method.getHealth &&
-      (response as GetHealthResponse).status === HealthStatus.NOT_SERVING
-        ? 503
-        : undefined,
+    successStatus: new Map([
+      [
+        CoordinatorJobsService.method.getHealth,
+        (response) => ((response as GetHealthResponse).status === HealthStatus.NOT_SERVING ? 503 : undefined),
+      ],
+    ]),
     contextValues: (request) => {
       const user = request.headers["x-user"];
       return createContextValues().set(userKey, typeof user === "string" ? user : undefined);

@@ -191,13 +191,6 @@ export class JobService {
     return job;
   }
 
-  /** Reads the job row alone, without its steps and events. */
-  async find(id: string): Promise<JobEntity> {
-    const job = await this.orm.em.fork().findOne(JobEntity, id);
-    if (!job) throw jobNotFound(id);
-    return job;
-  }
-
   async get(input: GetJobInput): Promise<JobPage> {
     validate.validateGetJob(input);
     const em = this.orm.em.fork();

@@ -111,7 +111,7 @@ export function createLoggingInterceptor(logger: Logger, observe: CallObserver =
       const response = await next(request);
       const message = response.stream ? undefined : response.message;
       const durationMs = elapsed(started);
-      logger.info({ method, code: "ok", durationMs, jobId: request.stream ? undefined : jobIdOf(request.message, message) }, "rpc");
+      logger.info({ method, code: "OK", durationMs, jobId: request.stream ? undefined : jobIdOf(request.message, message) }, "rpc");
       observe(method, "OK", durationMs / 1000);
       return response;
     } catch (thrown) {

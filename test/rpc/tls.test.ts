@@ -28,7 +28,7 @@ afterAll(async () => {
 
 test("serves HTTP/1.1 over TLS on the same port", async () => {
   const { status, body, protocol } = await new Promise<{ status: number; body: string; protocol: string }>((resolve, reject) => {
-    const request = https.get({ host: "127.0.0.1", port: harness.port, path: "/coordinator/health", ca: certificate, ALPNProtocols: ["http/1.1"] }, (response) => {
+    const request = https.get({ host: "127.0.0.1", port: harness.port, path: "/coordinator/health", ca: certificate }, (response) => {
       let text = "";
       response.on("data", (chunk: Buffer) => (text += chunk.toString()));
       response.on("end", () => resolve({ status: response.statusCode ?? 0, body: text, protocol: `HTTP/${response.httpVersion}` }));

@@ -117,14 +117,7 @@ export class OutboxRelay {
    */
   async deliverDispatch(entry: OutboxEntryEntity, job: JobEntity): Promise<JobEntity | undefined> {
     const claimed: ClaimedEntry = { id: entry.id, kind: entry.kind, job_id: entry.jobId, payload: entry.payload, attempts: entry.attempts };
-    try {
-      const dispatched = await this.dispatch(claimed, job);
-      this.options.onAttempt?.(claimed.kind, "done");
-      return dispatched;
-    } catch (error) {
-      await this.recordFailureSafely(claimed, error);
-      return undefined;
-    }
+    return this.perform(claimed, job);
   }
 
   private async claim(sql: string, params: unknown[]): Promise<ClaimedEntry[]> {
@@ -132,13 +125,20 @@ export class OutboxRelay {
     return rows.map((row) => ({ ...row, id: String(row.id) }));
   }
 
-  private async perform(entry: ClaimedEntry): Promise<void> {
+  /**
+   * Performs one claimed entry and records its outcome. Returns the job after a dispatch, or
+   * undefined after a notice or a failure, which is scheduled for retry or abandoned.
+   */
+  private async perform(entry: ClaimedEntry, knownJob?: JobEntity): Promise<JobEntity | undefined> {
     try {
-      if (entry.kind === "dispatch") await this.dispatch(entry);
+      let job: JobEntity | undefined;
+      if (entry.kind === "dispatch") job = await this.dispatch(entry, knownJob);
       else await this.notify(entry);
       this.options.onAttempt?.(entry.kind, "done");
+      return job;
     } catch (error) {
       await this.recordFailureSafely(entry, error);
+      return undefined;
     }
   }
 
@@ -150,14 +150,14 @@ export class OutboxRelay {
     const job = known ?? (await this.orm.em.fork().findOne(JobEntity, entry.job_id));
     if (job?.status === "PENDING") await this.dispatcher.dispatch(job);
     return this.orm.em.fork().transactional(async (em) => {
-      const current = job ? await this.jobs.markQueued(em, job.id, { queue: job.queue }) : undefined;
+      const queued = job ? await this.jobs.markQueued(em, job.id, { queue: job.queue }) : undefined;
       await em.getConnection().execute(
         "update outbox set processed_at = now(), locked_until = null, last_error = null where id = ?",
         [entry.id],
         "run",
         em.getTransactionContext(),
       );
-      return current;
+      return queued;
     });
   }
 

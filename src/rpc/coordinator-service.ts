@@ -42,17 +42,15 @@ export function createCoordinatorService(deps: CoordinatorServiceDeps): ServiceI
 
   /**
    * Tries the new job's dispatch at once and returns the job as it is after it. If the dispatch
-   * fails or takes too long, the relay retries it later and the job is returned as created.
+   * fails, the entry is already scheduled for a retry by the relay; if it takes too long, it goes
+   * on and either finishes or is retried after its lease. Either way the job is returned as created.
    */
   async function dispatchNow(entry: OutboxEntryEntity, job: JobEntity): Promise<JobEntity> {
     try {
-      const dispatched = await withTimeout(relay.deliverDispatch(entry, job), deps.dispatchTimeoutMs, "dispatch");
-      if (dispatched) return dispatched;
+      return (await withTimeout(relay.deliverDispatch(entry, job), deps.dispatchTimeoutMs, "dispatch")) ?? job;
     } catch {
-      // Timed out: the attempt may still finish; the relay picks the entry up either way.
+      return job;
     }
-    relay.wake();
-    return job;
   }
 
   return {

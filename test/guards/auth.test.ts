@@ -3,6 +3,7 @@ import { Code } from "@connectrpc/connect";
 import { jobsClient } from "../support/clients";
 import { keyMetadata, loadDynamicClient, unary } from "../support/grpc-js-clients";
 import { createJobRequest, expectConnectError } from "../support/requests";
+import { rowCounts } from "../support/database";
 import { TEST_API_KEY, type TestApp, startTestApp } from "../support/test-app";
 
 let harness: TestApp;
@@ -15,20 +16,15 @@ afterAll(async () => {
   await harness.close();
 });
 
-async function jobCount(): Promise<number> {
-  const [row] = await harness.app.orm.em.getConnection().execute<{ count: string }[]>("select count(*) as count from jobs");
-  return Number(row.count);
-}
-
 test("rejects Connect calls without a key or with a wrong key and changes nothing", async () => {
-  const before = await jobCount();
+  const before = await rowCounts(harness.app);
   const missing = await expectConnectError(jobsClient(harness.baseUrl, "connect-json-http1", null).createJob(createJobRequest()));
   expect(missing.code).toBe(Code.Unauthenticated);
   expect(missing.rawMessage).toBe("missing API key: send it in the x-api-key header or as Authorization: Bearer <key>");
   const wrong = await expectConnectError(jobsClient(harness.baseUrl, "grpc-http2", "wrong-secret-0123456789").createJob(createJobRequest()));
   expect(wrong.code).toBe(Code.Unauthenticated);
   expect(wrong.rawMessage).toBe("invalid API key");
-  expect(await jobCount()).toBe(before);
+  expect(await rowCounts(harness.app)).toBe(before);
 });
 
 test("answers REST calls without a key with 401 and WWW-Authenticate", async () => {

@@ -1,9 +1,9 @@
 import { Code } from "@connectrpc/connect";
-import { Client } from "pg";
 import { JobStatus } from "../../gen/es/coordinator/v1/job_pb";
 import { jobsClient } from "../support/clients";
 import { createJobRequest, expectConnectError } from "../support/requests";
-import { TEST_DATABASE_URL, type TestApp, startTestApp } from "../support/test-app";
+import { lockJobRow } from "../support/database";
+import { type TestApp, startTestApp } from "../support/test-app";
 
 let harness: TestApp;
 
@@ -15,20 +15,6 @@ afterAll(async () => {
   await harness.close();
 });
 
-/** Holds a row lock on the job from another connection until `release` is called. */
-async function lockJob(id: string): Promise<{ release(): Promise<void> }> {
-  const client = new Client({ connectionString: TEST_DATABASE_URL });
-  await client.connect();
-  await client.query("begin");
-  await client.query(`select 1 from "${harness.config.databaseSchema}".jobs where id = $1 for update`, [id]);
-  return {
-    release: async () => {
-      await client.query("rollback");
-      await client.end();
-    },
-  };
-}
-
 async function waitForUnlockedWork(): Promise<void> {
   await new Promise((resolve) => setTimeout(resolve, 300));
 }
@@ -36,7 +22,7 @@ async function waitForUnlockedWork(): Promise<void> {
 test("ends a call past the client's deadline with DEADLINE_EXCEEDED and rolls its change back", async () => {
   const client = jobsClient(harness.baseUrl);
   const { job } = await client.createJob(createJobRequest());
-  const lock = await lockJob(job!.id);
+  const lock = await lockJobRow(harness.config.databaseSchema, job!.id);
   try {
     const error = await expectConnectError(client.updateJobStatus({ id: job!.id, status: JobStatus.RUNNING }, { timeoutMs: 300 }));
     expect(error.code).toBe(Code.DeadlineExceeded);
@@ -52,7 +38,7 @@ test("ends a call past the client's deadline with DEADLINE_EXCEEDED and rolls it
 test("bounds a call without a client deadline by the server default", async () => {
   const client = jobsClient(harness.baseUrl);
   const { job } = await client.createJob(createJobRequest());
-  const lock = await lockJob(job!.id);
+  const lock = await lockJobRow(harness.config.databaseSchema, job!.id);
   const started = performance.now();
   try {
     const error = await expectConnectError(client.updateJobStatus({ id: job!.id, status: JobStatus.CANCELLED }));

@@ -1,6 +1,7 @@
 import { Code } from "@connectrpc/connect";
 import { jobsClient } from "../support/clients";
 import { createJobRequest, expectConnectError, summarizeError } from "../support/requests";
+import { rowCounts } from "../support/database";
 import { TEST_API_KEY, type TestApp, startTestApp } from "../support/test-app";
 
 const MAX_BODY_BYTES = 64 * 1024;
@@ -14,25 +15,20 @@ afterAll(async () => {
   await harness.close();
 });
 
-async function jobCount(): Promise<number> {
-  const [row] = await harness.app.orm.em.getConnection().execute<{ count: string }[]>("select count(*) as count from jobs");
-  return Number(row.count);
-}
-
 const oversized = () => createJobRequest({ payload: { blob: "x".repeat(MAX_BODY_BYTES + 100) } });
 
 test.each(["connect-json-http1", "connect-binary-http2", "grpc-http2", "grpc-web-http1"] as const)(
   "rejects a body over the limit with RESOURCE_EXHAUSTED over %s",
   async (protocol) => {
-    const before = await jobCount();
+    const before = await rowCounts(harness.app);
     const error = await expectConnectError(jobsClient(harness.baseUrl, protocol).createJob(oversized()));
     expect(error.code).toBe(Code.ResourceExhausted);
-    expect(await jobCount()).toBe(before);
+    expect(await rowCounts(harness.app)).toBe(before);
   },
 );
 
 test("answers a REST body over the limit with 413", async () => {
-  const before = await jobCount();
+  const before = await rowCounts(harness.app);
   const response = await fetch(`${harness.baseUrl}/coordinator/jobs`, {
     method: "POST",
     headers: { "content-type": "application/json", "x-api-key": TEST_API_KEY.secret },
@@ -40,7 +36,7 @@ test("answers a REST body over the limit with 413", async () => {
   });
   expect(response.status).toBe(413);
   expect(((await response.json()) as { code: number }).code).toBe(8);
-  expect(await jobCount()).toBe(before);
+  expect(await rowCounts(harness.app)).toBe(before);
 });
 
 test("rejects JSON nested deeper than the limit, naming the field", async () => {

@@ -6,6 +6,7 @@
 import http2 from "node:http2";
 import fc from "fast-check";
 import { CoordinatorJobsService } from "../../gen/es/coordinator/v1/coordinator_jobs_service_pb";
+import { rowCounts } from "../support/database";
 import { TEST_API_KEY, type TestApp, startTestApp } from "../support/test-app";
 
 const RUNS = 150;
@@ -33,13 +34,6 @@ afterAll(async () => {
   session.close();
   await harness.close();
 });
-
-async function rowCounts(): Promise<string> {
-  const [row] = await harness.app.orm.em.getConnection().execute<Record<string, string>[]>(
-    "select (select count(*) from jobs) as jobs, (select count(*) from job_events) as events, (select count(*) from outbox) as outbox",
-  );
-  return JSON.stringify(row);
-}
 
 /** Bodies that are not a valid request: broken JSON text, or JSON of the wrong shape. */
 const malformedJsonText = fc.oneof(
@@ -81,7 +75,7 @@ function grpcCall(method: string, message: Uint8Array): Promise<{ httpStatus: nu
 const SERVER_FAULT_CODES = new Set(["2", "13", "15"]);
 
 test("REST routes answer malformed bodies with a 4xx and change nothing", async () => {
-  const before = await rowCounts();
+  const before = await rowCounts(harness.app);
   await fc.assert(
     fc.asyncProperty(fc.constantFrom(...REST_ROUTES), malformedJsonText, async ([method, path], body) => {
       const response = await fetch(`${harness.baseUrl}${path}`, {
@@ -94,11 +88,11 @@ test("REST routes answer malformed bodies with a 4xx and change nothing", async 
     }),
     { numRuns: RUNS },
   );
-  expect(await rowCounts()).toBe(before);
+  expect(await rowCounts(harness.app)).toBe(before);
 });
 
 test("Connect methods answer malformed JSON and protobuf bodies without a server error and change nothing", async () => {
-  const before = await rowCounts();
+  const before = await rowCounts(harness.app);
   const body = fc.oneof(
     malformedJsonText.map((text) => ({ contentType: "application/json", bytes: Buffer.from(text) })),
     fc.uint8Array({ maxLength: 300 }).map((bytes) => ({ contentType: "application/proto", bytes: Buffer.from(bytes) })),
@@ -115,11 +109,11 @@ test("Connect methods answer malformed JSON and protobuf bodies without a server
     }),
     { numRuns: RUNS },
   );
-  expect(await rowCounts()).toBe(before);
+  expect(await rowCounts(harness.app)).toBe(before);
 });
 
 test("gRPC methods answer undecodable messages without a server fault and change nothing", async () => {
-  const before = await rowCounts();
+  const before = await rowCounts(harness.app);
   await fc.assert(
     fc.asyncProperty(
       fc.constantFrom(...METHODS.filter((name) => name !== "GetHealth")),
@@ -133,7 +127,7 @@ test("gRPC methods answer undecodable messages without a server fault and change
     ),
     { numRuns: RUNS },
   );
-  expect(await rowCounts()).toBe(before);
+  expect(await rowCounts(harness.app)).toBe(before);
   const health = await fetch(`${harness.baseUrl}/coordinator/health`);
   expect(health.status).toBe(200);
 });

@@ -3,6 +3,7 @@ import IORedis from "ioredis";
 import { Client } from "pg";
 import { JobStatus } from "../../gen/es/coordinator/v1/job_pb";
 import { jobsClient } from "../support/clients";
+import { lockJobRow } from "../support/database";
 import { createJobRequest } from "../support/requests";
 import { ServiceProcess } from "../support/service-process";
 import { TEST_API_KEY, TEST_DATABASE_URL, TEST_REDIS_URL, deleteRedisKeys, dropSchema, uniqueName } from "../support/test-app";
@@ -112,10 +113,7 @@ test("finishes a call in flight on SIGTERM while refusing new connections", asyn
   const client = jobsClient(service.baseUrl, "connect-json-http1");
   const { job } = await client.createJob(createJobRequest());
 
-  const locker = new Client({ connectionString: TEST_DATABASE_URL });
-  await locker.connect();
-  await locker.query("begin");
-  await locker.query(`select 1 from "${name}".jobs where id = $1 for update`, [job!.id]);
+  const lock = await lockJobRow(name, job!.id);
   const inFlight = client.updateJobStatus({ id: job!.id, status: JobStatus.RUNNING });
   await new Promise((resolve) => setTimeout(resolve, 300));
 
@@ -123,8 +121,7 @@ test("finishes a call in flight on SIGTERM while refusing new connections", asyn
   await new Promise((resolve) => setTimeout(resolve, 300));
   await expect(fetch(`${service.baseUrl}/coordinator/health`)).rejects.toThrow();
 
-  await locker.query("rollback");
-  await locker.end();
+  await lock.release();
   const moved = await inFlight;
   expect(moved.job!.status).toBe(JobStatus.RUNNING);
   expect(await exited).toBe(0);

@@ -4,18 +4,10 @@ import { JobStatus } from "../../gen/es/coordinator/v1/job_pb";
 import { HealthStatus } from "../../gen/es/coordinator/v1/coordinator_jobs_service_pb";
 import { OutboxEntryEntity } from "../../src/entities";
 import { jobsClient } from "../support/clients";
+import { waitFor } from "../support/database";
 import { RedisProcess, freePort } from "../support/redis-process";
 import { createJobRequest } from "../support/requests";
 import { type TestApp, startTestApp } from "../support/test-app";
-
-async function waitFor<T>(read: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await read();
-    if (done(value) || Date.now() > deadline) return value;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
 
 describe("dispatch to BullMQ", () => {
   let harness: TestApp;

@@ -2,6 +2,7 @@ import { JobStatus } from "../../gen/es/coordinator/v1/job_pb";
 import { HealthStatus } from "../../gen/es/coordinator/v1/coordinator_jobs_service_pb";
 import { OutboxEntryEntity } from "../../src/entities";
 import { type JobsClient, jobsClient } from "../support/clients";
+import { waitFor } from "../support/database";
 import { type FakeDiscord, fakeResponses, startFakeDiscord } from "../support/fake-discord";
 import { createJobRequest } from "../support/requests";
 import { type TestApp, startTestApp } from "../support/test-app";
@@ -45,11 +46,6 @@ async function openOutboxEntries(): Promise<OutboxEntryEntity[]> {
   return harness.app.orm.em.fork().find(OutboxEntryEntity, { kind: "notify", processedAt: null });
 }
 
-async function settle(check: () => boolean | Promise<boolean>, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check()) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
-}
-
 test("posts one message for each completion and failure, and none for other changes", async () => {
   const completed = await runningJob();
   await client.updateJobProgress({ id: completed, percent: 50 });
@@ -57,7 +53,7 @@ test("posts one message for each completion and failure, and none for other chan
   const failed = await runningJob();
   await client.failJob({ id: failed, error: "tests failed", gates: [{ name: "tests", passed: false, message: "2 failing" }] });
 
-  await settle(() => discord.deliveredRequests().length >= 2);
+  await waitFor(() => discord.deliveredRequests().length >= 2, Boolean, 15_000);
   await new Promise((resolve) => setTimeout(resolve, 500));
   expect(deliveredJobIds().sort()).toEqual([completed, failed].sort());
   const failure = discord.deliveredRequests().find((request) => JSON.stringify(request.body).includes(failed))!;
@@ -80,7 +76,7 @@ test("delivers every notice exactly once after Discord answers 500 and 429 for a
     expect(performance.now() - started).toBeLessThan(1000);
   }
 
-  await settle(async () => deliveredJobIds().length >= 3 && (await openOutboxEntries()).length === 0);
+  await waitFor(async () => deliveredJobIds().length >= 3 && (await openOutboxEntries()).length === 0, Boolean, 15_000);
   await new Promise((resolve) => setTimeout(resolve, 800));
   expect(deliveredJobIds().sort()).toEqual([...ids].sort());
   expect(discord.requests.length).toBeGreaterThan(3);
@@ -91,12 +87,12 @@ test("stops delivering after Discord reports the webhook deleted, and shows it i
   discord.respondWith(fakeResponses.unknownWebhook());
   const first = await runningJob();
   await client.completeJob({ id: first });
-  await settle(() => discord.requests.length >= 1);
-  await settle(async () => (await openOutboxEntries()).every((entry) => entry.abandonedAt !== null));
+  await waitFor(() => discord.requests.length >= 1, Boolean, 15_000);
+  await waitFor(async () => (await openOutboxEntries()).every((entry) => entry.abandonedAt !== null), Boolean, 15_000);
 
   const second = await runningJob();
   await client.completeJob({ id: second });
-  await settle(async () => (await openOutboxEntries()).filter((entry) => entry.abandonedAt !== null).length === 2);
+  await waitFor(async () => (await openOutboxEntries()).filter((entry) => entry.abandonedAt !== null).length === 2, Boolean, 15_000);
 
   expect(discord.requests).toHaveLength(1);
   const entries = await openOutboxEntries();

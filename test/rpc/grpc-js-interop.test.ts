@@ -1,5 +1,4 @@
 import * as grpc from "@grpc/grpc-js";
-import { Client } from "pg";
 import {
   CreateJobRequest,
   GetJobRequest,
@@ -10,7 +9,8 @@ import { JobStatus } from "../../gen/ts-proto/coordinator/v1/job";
 import { BadRequest, ErrorInfo } from "../../gen/ts-proto/google/rpc/error_details";
 import { Status } from "../../gen/ts-proto/google/rpc/status";
 import { keyMetadata, tsProtoClient } from "../support/grpc-js-clients";
-import { TEST_API_KEY, TEST_DATABASE_URL, type TestApp, startTestApp } from "../support/test-app";
+import { lockJobRow } from "../support/database";
+import { TEST_API_KEY, type TestApp, startTestApp } from "../support/test-app";
 
 type CoordinatorClient = ReturnType<typeof tsProtoClient>;
 let harness: TestApp;
@@ -97,16 +97,12 @@ test("decodes ErrorInfo and BadRequest from grpc-status-details-bin", async () =
 
 test("ends a call past its deadline with DEADLINE_EXCEEDED", async () => {
   const created = await call(client.createJob, CreateJobRequest.fromPartial({ requestId: `deadline-${Date.now()}`, type: "code-task" }));
-  const database = new Client({ connectionString: TEST_DATABASE_URL });
-  await database.connect();
-  await database.query("begin");
-  await database.query(`select 1 from "${harness.config.databaseSchema}".jobs where id = $1 for update`, [created.job!.id]);
+  const lock = await lockJobRow(harness.config.databaseSchema, created.job!.id);
   try {
     const request = UpdateJobStatusRequest.fromPartial({ id: created.job!.id, status: JobStatus.JOB_STATUS_RUNNING });
     const error = await failure(call(client.updateJobStatus, request, keyMetadata(TEST_API_KEY.secret), { deadline: Date.now() + 300 }));
     expect(error.code).toBe(grpc.status.DEADLINE_EXCEEDED);
   } finally {
-    await database.query("rollback");
-    await database.end();
+    await lock.release();
   }
 });

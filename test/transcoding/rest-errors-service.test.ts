@@ -2,6 +2,7 @@
  * REST error cases against the running service: each answers the right status and google.rpc.Status
  * body, and none changes the database.
  */
+import { rowCounts } from "../support/database";
 import { TEST_API_KEY, type TestApp, startTestApp } from "../support/test-app";
 
 const JOB_ID = "00000000-0000-4000-8000-000000000001";
@@ -14,13 +15,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await harness.close();
 });
-
-async function rowCounts(): Promise<string> {
-  const [row] = await harness.app.orm.em.getConnection().execute<Record<string, string>[]>(
-    "select (select count(*) from jobs) as jobs, (select count(*) from job_events) as events, (select count(*) from outbox) as outbox",
-  );
-  return JSON.stringify(row);
-}
 
 interface Case {
   name: string;
@@ -107,7 +101,7 @@ const CASES: Case[] = [
 ];
 
 test.each(CASES)("answers $name with $status and changes nothing", async (errorCase) => {
-  const before = await rowCounts();
+  const before = await rowCounts(harness.app);
   const headers: Record<string, string> = { "x-api-key": TEST_API_KEY.secret, ...errorCase.headers };
   if (errorCase.contentType) headers["content-type"] = errorCase.contentType;
   const response = await fetch(`${harness.baseUrl}${errorCase.path}`, { method: errorCase.method, headers, body: errorCase.body });
@@ -118,5 +112,5 @@ test.each(CASES)("answers $name with $status and changes nothing", async (errorC
   expect(body.code).toBe(errorCase.code);
   if (typeof errorCase.message === "string") expect(body.message).toBe(errorCase.message);
   else expect(body.message).toMatch(errorCase.message);
-  expect(await rowCounts()).toBe(before);
+  expect(await rowCounts(harness.app)).toBe(before);
 });

@@ -101,7 +101,7 @@ export class JobService {
           payload: { queue, type: input.type, requestId: input.requestId },
         });
         // The entry is leased to this call, so the relay leaves it alone while the caller
-        // dispatches it at once; if the caller dies, the relay takes it when the lease ends.
+        // dispatches it at once. If the caller dies, the relay takes it when the lease ends.
         const dispatch = new OutboxEntryEntity();
         Object.assign(dispatch, {
           kind: "dispatch",
@@ -182,7 +182,7 @@ export class JobService {
     return job;
   }
 
-  /** The general form of markQueued, through JobChange, for when job.queued also notifies. */
+  /** Moves the job to QUEUED through JobChange, which also queues a notice when job.queued is a Herald event. */
   private async markQueuedWithChange(em: EntityManager, jobId: string, details: JsonObject): Promise<JobEntity | undefined> {
     const job = await em.findOne(JobEntity, jobId, { lockMode: LockMode.PESSIMISTIC_WRITE });
     if (!job || job.status !== "PENDING") return job ?? undefined;

@@ -1,7 +1,8 @@
 /**
  * BullMQ producer side: one shared Redis connection, one Queue object per queue name. Commands
- * fail at once while Redis is down (no offline queue), so callers never wait on an outage;
- * ioredis keeps reconnecting in the background.
+ * fail at once while Redis is down (no offline queue), and a command that hangs is cut off after
+ * `commandTimeoutMs`, so callers never wait longer than that. ioredis keeps reconnecting in the
+ * background.
  */
 import { Queue } from "bullmq";
 import IORedis from "ioredis";

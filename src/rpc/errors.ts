@@ -1,8 +1,8 @@
 /**
  * The one place where thrown values become transport errors. Domain errors keep their code and
- * gain google.rpc ErrorInfo and BadRequest details; database, Redis and timeout failures are
- * mapped by class or SQLSTATE to UNAVAILABLE, ABORTED or DEADLINE_EXCEEDED with a generic message;
- * anything else is INTERNAL. The original error stays as `cause` for the log and never reaches the
+ * gain google.rpc ErrorInfo and BadRequest details. Database, Redis and timeout failures are
+ * mapped by class or SQLSTATE to UNAVAILABLE, ABORTED or DEADLINE_EXCEEDED with a generic message,
+ * and anything else is INTERNAL. The original error stays as `cause` for the log and never reaches the
  * client's message.
  */
 import { create } from "@bufbuild/protobuf";

@@ -18,7 +18,7 @@ afterAll(async () => {
 
 test(`ends ${ROUNDS} rounds of conflicting calls with exactly one winner each`, async () => {
   const client = jobsClient(harness.baseUrl, "connect-binary-http2");
-  const refusedCodes = new Set<string>();
+  const rejectedCodes = new Set<string>();
   for (let round = 0; round < ROUNDS; round += 1) {
     const { job } = await client.createJob(createJobRequest());
     const running = await client.updateJobStatus({ id: job!.id, status: JobStatus.RUNNING });
@@ -36,7 +36,7 @@ test(`ends ${ROUNDS} rounds of conflicting calls with exactly one winner each`, 
       if (outcome.status === "rejected") {
         const error = ConnectError.from(outcome.reason);
         expect([Code.Aborted, Code.FailedPrecondition]).toContain(error.code);
-        refusedCodes.add(Code[error.code]);
+        rejectedCodes.add(Code[error.code]);
       }
     }
     const page = await client.getJob({ id: job!.id, pageSize: 100 });
@@ -46,10 +46,10 @@ test(`ends ${ROUNDS} rounds of conflicting calls with exactly one winner each`, 
     const terminal = page.events.filter((event) => TERMINAL_EVENTS.has(event.type));
     expect(terminal.length).toBeLessThanOrEqual(1);
   }
-  expect(refusedCodes.has("FailedPrecondition")).toBe(true);
+  expect(rejectedCodes.has("FailedPrecondition")).toBe(true);
 }, 120_000);
 
-test("lets one of two writers with the same version win and refuses the other with ABORTED", async () => {
+test("same-version writers: one wins, one ABORTED", async () => {
   const client = jobsClient(harness.baseUrl, "connect-binary-http2");
   const { job } = await client.createJob(createJobRequest());
   let version = (await client.updateJobStatus({ id: job!.id, status: JobStatus.RUNNING })).job!.version;

@@ -1,6 +1,6 @@
 /**
- * The same request over REST, Connect JSON and gRPC gives the same answer, for every RPC, both for
- * successes and for errors. Answers are compared as proto3 JSON with the per-job values (ids,
+ * The same request over REST, Connect JSON and gRPC gives the same response, for every RPC, both for
+ * successes and for errors. Responses are compared as proto3 JSON with the per-job values (ids,
  * request ids, times) set aside.
  */
 import { fromJson, toJson } from "@bufbuild/protobuf";
@@ -99,7 +99,7 @@ function normalise(value: unknown, jobId?: string): unknown {
 
 const TRANSPORTS = [rest, connectJson, grpc];
 
-/** Runs a job through every RPC on one transport and returns each answer, normalised. */
+/** Runs a job through every RPC on one transport and returns each response, normalised. */
 async function scenario(transport: Transport): Promise<Record<string, unknown>> {
   const answers: Record<string, unknown> = {};
   const requestId = `agreement-${transport.name}-${Date.now()}`;
@@ -130,7 +130,7 @@ async function scenario(transport: Transport): Promise<Record<string, unknown>> 
     id,
   );
   const failBody = { error: "late failure", gates: [{ name: "tests", passed: false }] };
-  answers.failJobRefused = normalise(
+  answers.failJobRejected = normalise(
     await transport.call("failJob", { id, ...failBody }, { verb: "POST", path: `/coordinator/jobs/${id}/fail`, body: failBody }),
     id,
   );
@@ -148,7 +148,7 @@ test("gives the same answers over REST, Connect JSON and gRPC for every RPC", as
   expect(viaConnect).toEqual(viaRest);
   expect(viaGrpc).toEqual(viaRest);
   expect((viaRest.updateJobProgressInvalid as Json).error).toEqual({ code: 3, message: "invalid percent: must be a whole number from 0 to 100, got 101" });
-  expect((viaRest.failJobRefused as Json).error).toEqual({ code: 9, message: "job <id> cannot move from COMPLETED to FAILED" });
+  expect((viaRest.failJobRejected as Json).error).toEqual({ code: 9, message: "job <id> cannot move from COMPLETED to FAILED" });
   expect((viaRest.createJobAgain as Json).created).toBeUndefined();
   expect((viaRest.createJob as Json).created).toBe(true);
 });

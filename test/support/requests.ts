@@ -4,7 +4,7 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import { type CreateJobRequest, CreateJobRequestSchema } from "../../gen/es/coordinator/v1/coordinator_jobs_service_pb";
 import { BadRequestSchema, ErrorInfoSchema } from "../../gen/es/google/rpc/error_details_pb";
 
-/** A valid CreateJob request with a fresh request_id; fields can be overridden. */
+/** Builds a valid CreateJob request with a fresh request_id; `overrides` replace its fields. */
 export function createJobRequest(overrides: MessageInitShape<typeof CreateJobRequestSchema> = {}): CreateJobRequest {
   const defaults: MessageInitShape<typeof CreateJobRequestSchema> = {
     requestId: `delivery-${randomUUID()}`,
@@ -40,7 +40,7 @@ export interface ErrorSummary {
   fields?: string[];
 }
 
-/** The parts of an error that tests compare: code name, ErrorInfo reason and metadata, BadRequest fields. */
+/** Extracts the parts of an error that tests compare: code name, ErrorInfo reason and metadata, BadRequest fields. */
 export function summarizeError(error: ConnectError): ErrorSummary {
   const [info] = error.findDetails(ErrorInfoSchema);
   const [badRequest] = error.findDetails(BadRequestSchema);

@@ -22,7 +22,7 @@ export interface TestApp {
   close(): Promise<void>;
 }
 
-/** A name unique to this run, usable as a schema name and a queue prefix. */
+/** Returns a name unique to this run, usable as a schema name and a queue prefix. */
 export function uniqueName(label: string): string {
   return `t_${label}_${process.pid}_${randomBytes(3).toString("hex")}`;
 }
@@ -37,7 +37,7 @@ export async function startTestApp(label: string, env: Record<string, string> = 
     COORDINATOR_API_KEYS: `${TEST_API_KEY.name}:${TEST_API_KEY.secret}`,
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? "silent",
     OUTBOX_POLL_INTERVAL_MS: "200",
-    // Generous, so that a loaded machine does not turn an expected QUEUED answer into PENDING.
+    // Generous, so that a loaded machine does not turn an expected QUEUED response into PENDING.
     DISPATCH_TIMEOUT_MS: "10000",
     SHUTDOWN_GRACE_MS: "2000",
     ...env,

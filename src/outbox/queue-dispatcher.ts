@@ -30,6 +30,9 @@ export interface DispatchedJobData {
   payload: JsonObject;
 }
 
+/** How long close() waits for queues that are still connecting to give up. */
+const CLOSE_WAIT_MS = 1000;
+
 /** BullMQ job states reported by health. */
 export const QUEUE_STATES = ["waiting", "active", "delayed", "prioritized", "completed", "failed", "paused", "waiting-children"] as const;
 
@@ -37,6 +40,7 @@ export class QueueDispatcher {
   readonly connection: IORedis;
   private readonly queues = new Map<string, Queue>();
   private lastErrorLoggedAt = 0;
+  private closing = false;
 
   constructor(private readonly options: QueueDispatcherOptions) {
     this.connection = new IORedis(options.redisUrl, {
@@ -90,8 +94,16 @@ export class QueueDispatcher {
   }
 
   async close(): Promise<void> {
-    await Promise.allSettled([...this.queues.values()].map((queue) => queue.close()));
+    this.closing = true;
+    const queues = [...this.queues.values()];
+    // The connection goes first, so that a queue still waiting for Redis to be ready stops waiting.
+    // Closing a queue earlier removes its error listeners, and its failed wait would then be an
+    // unhandled 'error' event that ends the process (BullMQ 5.81 with a shared connection). While
+    // Redis is down the wait never ends, hence the bound.
     this.connection.disconnect();
+    const settled = Promise.allSettled(queues.map((queue) => queue.waitUntilReady()));
+    await withTimeout(settled, CLOSE_WAIT_MS, "waiting for the queues to stop connecting").catch(() => undefined);
+    await Promise.allSettled(queues.map((queue) => queue.close()));
   }
 
   private queueFor(name: string): Queue {
@@ -106,6 +118,7 @@ export class QueueDispatcher {
 
   /** Logs a Redis connection error at most once every 30 seconds while the outage lasts. */
   private logConnectionError(error: Error): void {
+    if (this.closing) return;
     const now = Date.now();
     if (now - this.lastErrorLoggedAt < 30_000) return;
     this.lastErrorLoggedAt = now;

@@ -3,11 +3,13 @@ import IORedis from "ioredis";
 import { JobStatus } from "../../gen/es/coordinator/v1/job_pb";
 import { HealthStatus } from "../../gen/es/coordinator/v1/coordinator_jobs_service_pb";
 import { OutboxEntryEntity } from "../../src/entities";
+import { createLogger } from "../../src/logger";
+import { QueueDispatcher } from "../../src/outbox/queue-dispatcher";
 import { jobsClient } from "../support/clients";
 import { waitFor } from "../support/database";
 import { RedisProcess, freePort } from "../support/redis-process";
 import { createJobRequest } from "../support/requests";
-import { type TestApp, startTestApp } from "../support/test-app";
+import { TEST_REDIS_URL, type TestApp, startTestApp, uniqueName } from "../support/test-app";
 
 describe("dispatch to BullMQ", () => {
   let harness: TestApp;
@@ -136,5 +138,43 @@ describe("dispatch during a Redis outage", () => {
     }
     const page = await client.getJob({ id: job!.id });
     expect(page.events.map((event) => event.type)).toEqual(["job.created", "job.started"]);
+  });
+});
+
+describe("closing the queue dispatcher", () => {
+  const logger = createLogger("silent");
+
+  function dispatcherFor(redisUrl: string): QueueDispatcher {
+    return new QueueDispatcher({
+      redisUrl,
+      prefix: uniqueName("close"),
+      defaultQueue: "coordinator-jobs",
+      commandTimeoutMs: 1000,
+      retentionSeconds: 60,
+      logger,
+    });
+  }
+
+  test("closes cleanly at any moment while the connection is being set up", async () => {
+    // Each delay stops the set-up at a different step: connecting, the ready check, BullMQ's version check.
+    const dispatchers: QueueDispatcher[] = [];
+    for (const delayMs of [0, 1, 2, 3, 5, 8, 13, 21, 34]) {
+      const dispatcher = dispatcherFor(TEST_REDIS_URL);
+      dispatchers.push(dispatcher);
+      await new Promise((resolve) => setTimeout(resolve, delayMs));
+      await dispatcher.close();
+    }
+    // Jest fails the test for an 'error' event without a listener, which would come after the connections ended.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(dispatchers.map((dispatcher) => dispatcher.connection.status)).toEqual(dispatchers.map(() => "end"));
+  });
+
+  test("closes within two seconds while Redis cannot be reached", async () => {
+    const dispatcher = dispatcherFor(`redis://127.0.0.1:${await freePort()}`);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const started = performance.now();
+    await dispatcher.close();
+    expect(performance.now() - started).toBeLessThan(2000);
+    expect(dispatcher.connected).toBe(false);
   });
 });

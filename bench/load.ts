@@ -128,12 +128,10 @@ class LoadRun {
       this.floor = new CreateJobFloor(this.config.floor);
       await this.floor.ready();
     }
-    const variant = scenario === "floor-all" ? "all" : "writes";
     status(`${scenario}: ${this.config.clients} clients through node-postgres and BullMQ`);
-    const counters = newCounters();
-    const operation = floorOperation(this.floor, variant, this.ids(scenario, "direct"), counters);
+    const operation = floorOperation(this.floor, this.ids(scenario, "direct"));
     const load = await runClosedLoop(this.plan(), operation);
-    const details = { poolSize: this.config.floor.poolSize, takenByRelay: counters.takenByRelay };
+    const details = { poolSize: this.config.floor.poolSize };
     await send({ type: "result", result: toRunResult(scenario, "direct", this.config.clients, load, details) });
     await sleep(this.config.pauseMs);
   }

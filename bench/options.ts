@@ -11,11 +11,11 @@ export type Transport = (typeof TRANSPORTS)[number];
  * Scenarios in the order they run. The floor runs right after CreateJob, so both meet tables of
  * about the same size.
  */
-export const SCENARIOS = ["create", "floor", "floor-all", "lifecycle", "get-10", "get-100", "get-1000"] as const;
+export const SCENARIOS = ["create", "floor", "lifecycle", "get-10", "get-100", "get-1000"] as const;
 export type ScenarioName = (typeof SCENARIOS)[number];
 
 /** Scenarios that measure the load process against PostgreSQL and Redis directly, with no service call. */
-export const DIRECT_SCENARIOS: ReadonlySet<ScenarioName> = new Set(["floor", "floor-all"]);
+export const DIRECT_SCENARIOS: ReadonlySet<ScenarioName> = new Set(["floor"]);
 
 export interface BenchOptions {
   durationSeconds: number;

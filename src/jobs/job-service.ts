@@ -20,8 +20,17 @@ import type { JobStatus } from "../domain/job-status";
 import { LIMITS } from "../domain/limits";
 import * as validate from "../domain/validation";
 import { JobEntity, JobEventEntity, JobStepEntity, OutboxEntryEntity } from "../entities";
+import { type SqlClient, sqlTransaction, withSqlConnection } from "../plain-sql";
 import { canonicalJson, sha256Hex } from "./canonical-json";
 import { JobChange } from "./job-change";
+import {
+  INSERT_NEW_JOB,
+  INSERT_NOTICE,
+  type JobRow,
+  MARK_DISPATCHED,
+  SELECT_JOB,
+  jobFromRow,
+} from "./job-sql";
 import { noticeFromJob } from "./notice";
 import { type Plan, UNCHANGED, planComplete, planFail, planProgress, planStatus } from "./transitions";
 
@@ -73,7 +82,7 @@ export class JobService {
     // The unique index on request_id decides between a new job and a repeat, so the common case
     // (a new request) needs no read first.
     try {
-      const result = await this.orm.em.fork().transactional(async (em) => {
+      const result = await sqlTransaction(this.orm, async (sql) => {
         const now = new Date();
         const job = new JobEntity();
         Object.assign(job, {
@@ -90,16 +99,6 @@ export class JobService {
           createdAt: now,
           updatedAt: now,
         });
-        const event = new JobEventEntity();
-        Object.assign(event, {
-          id: randomUUID(),
-          jobId: job.id,
-          sequence: 1,
-          type: "job.created",
-          actor: context.actor,
-          time: now,
-          payload: { queue, type: input.type, requestId: input.requestId },
-        });
         // The entry is leased to this call, so the relay leaves it alone while the caller
         // dispatches it at once. If the caller dies, the relay takes it when the lease ends.
         const dispatch = new OutboxEntryEntity();
@@ -112,10 +111,23 @@ export class JobService {
           lockedUntil: new Date(now.getTime() + this.options.dispatchLeaseMs),
           attempts: 1,
         });
-        // Plain inserts: a new job needs none of the unit of work's change tracking.
-        await em.insert(job);
-        await em.insert(event);
-        dispatch.id = String(await em.insert(dispatch));
+        const [entry] = await sql.query<{ id: string }>(INSERT_NEW_JOB, [
+          job.id,
+          job.requestId,
+          requestHash,
+          job.type,
+          queue,
+          job.priority,
+          JSON.stringify(job.source),
+          JSON.stringify(job.payload),
+          now,
+          randomUUID(),
+          context.actor,
+          JSON.stringify({ queue, type: input.type, requestId: input.requestId }),
+          JSON.stringify(dispatch.payload),
+          dispatch.lockedUntil,
+        ]);
+        dispatch.id = entry.id;
         this.throwIfAborted(context);
         return { job, dispatch };
       });
@@ -153,42 +165,39 @@ export class JobService {
   }
 
   /**
-   * Moves a dispatched job from PENDING to QUEUED inside the relay's transaction. A job that has
-   * already left PENDING (a coordinator may start it directly) is left as it is.
+   * Marks a dispatch entry processed and moves its job from PENDING to QUEUED, atomically. A job
+   * that has already left PENDING (a coordinator may start it directly) is left as it is. Returns
+   * the job as it is afterwards, or undefined if it no longer exists.
    */
-  async markQueued(em: EntityManager, jobId: string, details: JsonObject): Promise<JobEntity | undefined> {
-    if (this.options.heraldEvents.has("job.queued")) return this.markQueuedWithChange(em, jobId, details);
-    // The common case in three statements: one conditional update takes the row lock, moves the
-    // job and reserves the event's sequence number, and its RETURNING row is the new state.
+  async markDispatched(entryId: string, job: JobEntity): Promise<JobEntity | undefined> {
     const now = new Date();
-    const connection = em.getConnection();
-    const context = em.getTransactionContext();
-    const [row] = await connection.execute<Record<string, unknown>[]>(
-      `update jobs set status = 'QUEUED', queued_at = ?, updated_at = ?, version = version + 1,
-         last_event_sequence = last_event_sequence + 1
-       where id = ? and status = 'PENDING' returning *`,
-      [now, now, jobId],
-      "all",
-      context,
-    );
-    if (!row) return (await em.findOne(JobEntity, jobId)) ?? undefined;
-    const job = em.map(JobEntity, row);
-    await connection.execute(
-      "insert into job_events (id, job_id, sequence, type, actor, time, payload) values (?, ?, ?, ?, ?, ?, ?)",
-      [randomUUID(), jobId, job.lastEventSequence, "job.queued", SYSTEM_ACTOR, now, JSON.stringify({ from: "PENDING", to: "QUEUED", ...details })],
-      "run",
-      context,
-    );
-    return job;
+    const payload = JSON.stringify({ from: "PENDING", to: "QUEUED", queue: job.queue });
+    const values = [job.id, now, randomUUID(), SYSTEM_ACTOR, payload, entryId];
+    if (!this.options.heraldEvents.has("job.queued")) {
+      return withSqlConnection(this.orm, async (sql) => {
+        const [row] = await sql.query<JobRow>(MARK_DISPATCHED, values);
+        return this.currentJob(sql, row, job.id);
+      });
+    }
+    // The notice is built from the queued row, so it needs a second statement in the same transaction.
+    let notified = false;
+    const queued = await sqlTransaction(this.orm, async (sql) => {
+      const [row] = await sql.query<JobRow>(MARK_DISPATCHED, values);
+      if (!row) return this.currentJob(sql, row, job.id);
+      const queuedJob = jobFromRow(row);
+      await sql.query(INSERT_NOTICE, [job.id, JSON.stringify({ notice: noticeFromJob(queuedJob) }), now]);
+      notified = true;
+      return queuedJob;
+    });
+    if (notified) this.options.onOutboxWritten?.();
+    return queued;
   }
 
-  /** Moves the job to QUEUED through JobChange, which also queues a notice when job.queued is a Herald event. */
-  private async markQueuedWithChange(em: EntityManager, jobId: string, details: JsonObject): Promise<JobEntity | undefined> {
-    const job = await em.findOne(JobEntity, jobId, { lockMode: LockMode.PESSIMISTIC_WRITE });
-    if (!job || job.status !== "PENDING") return job ?? undefined;
-    const apply = planStatus(job, "QUEUED", "", details);
-    if (apply !== UNCHANGED) await this.applyChange(em, job, SYSTEM_ACTOR, apply);
-    return job;
+  /** Returns the job of `row`, or reads it when the statement returned no row. */
+  private async currentJob(sql: SqlClient, row: JobRow | undefined, jobId: string): Promise<JobEntity | undefined> {
+    if (row) return jobFromRow(row);
+    const [current] = await sql.query<JobRow>(SELECT_JOB, [jobId]);
+    return current ? jobFromRow(current) : undefined;
   }
 
   async get(input: GetJobInput): Promise<JobPage> {

@@ -148,25 +148,24 @@ export class OutboxRelay {
    */
   private async dispatch(entry: ClaimedEntry, known?: JobEntity): Promise<JobEntity | undefined> {
     const job = known ?? (await this.orm.em.fork().findOne(JobEntity, entry.job_id));
-    if (job?.status === "PENDING") await this.dispatcher.dispatch(job);
-    return this.orm.em.fork().transactional(async (em) => {
-      const queued = job ? await this.jobs.markQueued(em, job.id, { queue: job.queue }) : undefined;
-      await em.getConnection().execute(
-        "update outbox set processed_at = now(), locked_until = null, last_error = null where id = ?",
-        [entry.id],
-        "run",
-        em.getTransactionContext(),
-      );
-      return queued;
-    });
+    if (!job) {
+      await this.markProcessed(entry.id, "the job no longer exists");
+      return undefined;
+    }
+    if (job.status === "PENDING") await this.dispatcher.dispatch(job);
+    return this.jobs.markDispatched(entry.id, job);
   }
 
   private async notify(entry: ClaimedEntry): Promise<void> {
     if (this.notifier) await this.notifier.send(entry.payload.notice as unknown as JobNotice);
-    await this.orm.em.getConnection().execute(
-      "update outbox set processed_at = now(), locked_until = null, last_error = ? where id = ?",
-      [this.notifier ? null : "no notifier configured; notice dropped", entry.id],
-    );
+    await this.markProcessed(entry.id, this.notifier ? null : "no notifier configured; notice dropped");
+  }
+
+  private async markProcessed(entryId: string, note: string | null): Promise<void> {
+    await this.orm.em.getConnection().execute("update outbox set processed_at = now(), locked_until = null, last_error = ? where id = ?", [
+      note,
+      entryId,
+    ]);
   }
 
   private async recordFailureSafely(entry: ClaimedEntry, error: unknown): Promise<void> {

@@ -61,6 +61,27 @@ test("posts one message for each completion and failure, and none for other chan
   expect(await openOutboxEntries()).toHaveLength(0);
 });
 
+test("posts job.queued when HERALD_EVENTS lists it", async () => {
+  await harness.close();
+  harness = await startTestApp("notify", {
+    DISCORD_WEBHOOK_URL: discord.webhookUrl,
+    DISCORD_API_URL: discord.apiBaseUrl,
+    HERALD_EVENTS: "job.queued",
+  });
+  client = jobsClient(harness.baseUrl);
+
+  const { job, dispatched } = await client.createJob(createJobRequest());
+  expect(dispatched).toBe(true);
+  await waitFor(() => discord.deliveredRequests().length, (count) => count >= 1, 15_000);
+  await client.updateJobStatus({ id: job!.id, status: JobStatus.RUNNING });
+  await new Promise((resolve) => setTimeout(resolve, 500));
+
+  expect(deliveredJobIds()).toEqual([job!.id]);
+  const body = discord.deliveredRequests()[0].body as { embeds: { title: string }[] };
+  expect(body.embeds[0].title).toContain("Job queued");
+  expect(await openOutboxEntries()).toHaveLength(0);
+});
+
 test("delivers every notice exactly once after Discord answers 500 and 429 for a while", async () => {
   discord.respondWith(
     fakeResponses.serverError(),

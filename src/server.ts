@@ -69,7 +69,9 @@ export function createPortServer(handler: RequestHandler, options: ServerOptions
   h2c.setTimeout(idleTimeoutMs);
   h2c.on("session", (session) => tracker.addSession(session));
 
-  const server = net.createServer((socket) => {
+  // http.Server turns Nagle's algorithm off (TCP_NODELAY) only on sockets it accepts itself, so the
+  // HTTP/1.1 sockets handed over here would keep it and could hold back a response's second write.
+  const server = net.createServer({ noDelay: true }, (socket) => {
     tracker.addSocket(socket);
     routeConnection(socket, http1, h2c, options.headersTimeoutMs ?? 10_000);
   });

@@ -12,7 +12,7 @@ export interface TargetCheck {
   met: boolean | undefined;
 }
 
-const TRANSPORT_LABELS: Record<RunTransport, string> = {
+export const TRANSPORT_LABELS: Record<RunTransport, string> = {
   grpc: "gRPC (grpc-js)",
   connect: "Connect JSON",
   rest: "REST/JSON",

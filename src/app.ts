@@ -88,6 +88,7 @@ export async function createApp(config: Config, logger: Logger): Promise<App> {
       leaseMs: config.outboxLeaseMs,
       pollIntervalMs: config.outboxPollIntervalMs,
       maxBackoffMs: config.outboxMaxBackoffMs,
+      retentionSeconds: config.outboxRetentionSeconds,
       logger,
       onAttempt: (kind, outcome) => metrics.outboxAttempts.inc({ kind, outcome }),
     },

@@ -42,6 +42,8 @@ export interface Config {
   outboxMaxBackoffMs: number;
   /** An outbox entry older than this makes health DEGRADED. */
   outboxStuckAfterMs: number;
+  /** How long processed outbox entries are kept before the relay deletes them. */
+  outboxRetentionSeconds: number;
   healthProbeTimeoutMs: number;
   /** Deadline of a request whose client sends none. */
   defaultDeadlineMs: number;
@@ -169,6 +171,7 @@ export function loadConfig(env: Env = process.env): Config {
     outboxLeaseMs: readInt(env, "OUTBOX_LEASE_MS", 60_000, 1000, 3_600_000),
     outboxMaxBackoffMs: readInt(env, "OUTBOX_MAX_BACKOFF_MS", 60_000, 100, 3_600_000),
     outboxStuckAfterMs: readInt(env, "OUTBOX_STUCK_AFTER_MS", 300_000, 1000, 86_400_000),
+    outboxRetentionSeconds: readInt(env, "OUTBOX_RETENTION_SECONDS", 7 * 24 * 3600, 60, 365 * 24 * 3600),
     healthProbeTimeoutMs: readInt(env, "HEALTH_PROBE_TIMEOUT_MS", 1000, 10, 30_000),
     defaultDeadlineMs: readInt(env, "DEFAULT_DEADLINE_MS", 30_000, 100, 600_000),
     maxBodyBytes: readInt(env, "MAX_BODY_BYTES", 1024 * 1024, 1024, 64 * 1024 * 1024),

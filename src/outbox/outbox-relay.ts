@@ -26,6 +26,8 @@ export interface OutboxRelayOptions {
   pollIntervalMs: number;
   baseBackoffMs?: number;
   maxBackoffMs: number;
+  /** Age after which the relay deletes a processed entry; it looks for such entries once a minute. */
+  retentionSeconds: number;
   logger: Logger;
   /** Receives the outcome of every attempt, for metrics. */
   onAttempt?: (kind: OutboxKind, outcome: "done" | "retry" | "abandoned") => void;
@@ -49,8 +51,20 @@ const CLAIM_DUE = `
     limit ? for update skip locked)
   returning id, kind, job_id, payload, attempts`;
 
+/** How often the relay deletes processed entries past their retention. */
+const PURGE_INTERVAL_MS = 60_000;
+/** Entries deleted per statement, so that no statement locks many rows at once. */
+const PURGE_BATCH_SIZE = 1000;
+/** Batches per purge; a larger backlog is left for the next purges. */
+const PURGE_MAX_BATCHES = 20;
+
+const PURGE_PROCESSED = `
+  delete from outbox where id in (
+    select id from outbox where processed_at < now() - make_interval(secs => ?) limit ?)`;
+
 export class OutboxRelay {
   private timer: NodeJS.Timeout | undefined;
+  private lastPurgeAt = 0;
   private running: Promise<void> | undefined;
   private wakeRequested = false;
   private stopped = true;
@@ -98,6 +112,12 @@ export class OutboxRelay {
 
   /** Claims due entries and performs them, batch after batch, until none is due. */
   async drain(): Promise<void> {
+    if (Date.now() - this.lastPurgeAt >= PURGE_INTERVAL_MS) {
+      this.lastPurgeAt = Date.now();
+      await this.purgeProcessed().catch((error: unknown) =>
+        this.options.logger.warn({ err: error }, "could not delete processed outbox entries; retrying at the next purge"),
+      );
+    }
     try {
       for (;;) {
         const entries = await this.claim(CLAIM_DUE, [this.options.leaseMs, this.options.batchSize]);
@@ -107,6 +127,25 @@ export class OutboxRelay {
     } catch (error) {
       this.options.logger.warn({ err: error }, "outbox relay could not claim entries; retrying at the next poll");
     }
+  }
+
+  /**
+   * Deletes processed entries older than the retention and returns how many. Abandoned entries
+   * are kept, because they are the record of side effects that never happened.
+   */
+  async purgeProcessed(): Promise<number> {
+    let deleted = 0;
+    for (let batch = 0; batch < PURGE_MAX_BATCHES; batch += 1) {
+      const result = await this.orm.em
+        .getConnection()
+        .execute<{ affectedRows: number }>(PURGE_PROCESSED, [this.options.retentionSeconds, PURGE_BATCH_SIZE], "run");
+      deleted += result.affectedRows;
+      if (result.affectedRows < PURGE_BATCH_SIZE) break;
+    }
+    if (deleted > 0) {
+      this.options.logger.info({ deleted, retentionSeconds: this.options.retentionSeconds }, "deleted processed outbox entries past their retention");
+    }
+    return deleted;
   }
 
   /**

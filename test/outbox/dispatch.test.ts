@@ -61,6 +61,32 @@ describe("dispatch to BullMQ", () => {
     const page = await client.getJob({ id: job!.id });
     expect(page.events.filter((event) => event.type === "job.queued")).toHaveLength(1);
   });
+
+  test("deletes processed entries past their retention and keeps the rest", async () => {
+    const client = jobsClient(harness.baseUrl);
+    const jobIds: string[] = [];
+    for (let i = 0; i < 3; i += 1) jobIds.push((await client.createJob(createJobRequest())).job!.id);
+    const connection = harness.app.orm.em.getConnection();
+    const eightDaysAgo = new Date(Date.now() - 8 * 24 * 3600 * 1000);
+    // Two processed entries past the 7-day default, one abandoned entry as old, one recent entry.
+    await connection.execute("update outbox set processed_at = ? where job_id in (?, ?)", [eightDaysAgo, jobIds[0], jobIds[1]]);
+    await connection.execute(
+      "insert into outbox (kind, job_id, payload, created_at, available_at, attempts, last_error, abandoned_at) values ('notify', ?, '{}', ?, ?, 3, 'webhook deleted', ?)",
+      [jobIds[2], eightDaysAgo, eightDaysAgo, eightDaysAgo],
+    );
+
+    expect(await harness.app.relay.purgeProcessed()).toBe(2);
+
+    const rows = await connection.execute<{ job_id: string; kind: string }[]>(
+      "select job_id, kind from outbox where job_id in (?, ?, ?) order by kind",
+      jobIds,
+    );
+    expect(rows).toEqual([
+      { job_id: jobIds[2], kind: "dispatch" },
+      { job_id: jobIds[2], kind: "notify" },
+    ]);
+    expect(await harness.app.relay.purgeProcessed()).toBe(0);
+  });
 });
 
 describe("dispatch during a Redis outage", () => {

@@ -15,7 +15,7 @@ import {
 } from "../gen/es/coordinator/v1/coordinator_jobs_service_pb";
 import { file_grpc_health_v1_health } from "../gen/es/grpc/health/v1/health_pb";
 import { file_google_rpc_error_details } from "../gen/es/google/rpc/error_details_pb";
-import type { Config } from "./config";
+import { type Config, redactUrl } from "./config";
 import { type Orm, openDatabase } from "./database";
 import { createGrpcHealthService } from "./grpc-health";
 import { HealthService } from "./health/health-service";
@@ -155,6 +155,10 @@ export async function createApp(config: Config, logger: Logger): Promise<App> {
     requestTimeoutMs: config.requestTimeoutMs,
   });
 
+  // Health reads Redis as down while the first connection is still being made, so wait for it briefly.
+  if (!(await dispatcher.waitForConnection(config.redisCommandTimeoutMs))) {
+    logger.warn({ redisUrl: redactUrl(config.redisUrl) }, "Redis is not reachable yet; new jobs stay PENDING until it is");
+  }
   relay.start();
   return {
     orm,

@@ -124,7 +124,8 @@ function readApiKeys(env: Env): ApiKey[] {
   });
 }
 
-function redactUrl(raw: string): string {
+/** Hides the credentials and the webhook token in a URL, so it can be logged. */
+export function redactUrl(raw: string): string {
   return raw.replace(/\/\/[^@/]*@/, "//***@").replace(/(webhooks\/\d+\/)[^/?]+/, "$1***");
 }
 

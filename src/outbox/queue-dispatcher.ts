@@ -59,6 +59,24 @@ export class QueueDispatcher {
     return this.connection.status === "ready";
   }
 
+  /**
+   * Waits until the Redis connection is ready or `timeoutMs` has passed, and returns whether it is
+   * ready. The connection keeps trying after a timeout.
+   */
+  async waitForConnection(timeoutMs: number): Promise<boolean> {
+    if (this.connected) return true;
+    await new Promise<void>((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.connection.off("ready", done);
+        resolve();
+      };
+      const timer = setTimeout(done, timeoutMs);
+      this.connection.once("ready", done);
+    });
+    return this.connected;
+  }
+
   /** Names of the queues this process has dispatched to, the default queue first. */
   get queueNames(): string[] {
     return [...this.queues.keys()];

@@ -62,6 +62,17 @@ describe("dispatch to BullMQ", () => {
     expect(page.events.filter((event) => event.type === "job.queued")).toHaveLength(1);
   });
 
+  test("reports the queue healthy right after start", async () => {
+    const fresh = await startTestApp("health_start");
+    try {
+      const health = await jobsClient(fresh.baseUrl).getHealth({});
+      expect(health.dependencies.find((dependency) => dependency.name === "queue")?.status).toBe(HealthStatus.SERVING);
+      expect(health.status).toBe(HealthStatus.SERVING);
+    } finally {
+      await fresh.close();
+    }
+  });
+
   test("deletes processed entries past their retention and keeps the rest", async () => {
     const client = jobsClient(harness.baseUrl);
     const jobIds: string[] = [];

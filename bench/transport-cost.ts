@@ -5,8 +5,7 @@
  * of the server and of the load. Compare the server's figure with CPU ms/op of `create` in
  * `npm run bench` to see how much of a CreateJob the transport takes.
  *
- * Options: --duration SECONDS (default 8), --warmup SECONDS (default 2), --clients N (default 32),
- * --transports LIST (default grpc,connect,rest).
+ * Run it with --help for the options.
  */
 import { fork } from "node:child_process";
 import { randomBytes } from "node:crypto";
@@ -18,6 +17,20 @@ import { TRANSPORTS, type Transport } from "./options";
 import { TRANSPORT_LABELS } from "./report";
 import { createJobBody } from "./requests";
 import { findFreePort } from "./service-process";
+
+const HELP = `Usage: npm run bench:transport -- [options]
+
+Serves CreateJob from memory through the service's RPC stack, with no database or queue, and
+prints calls per second and the CPU time per call of the server and of the load, per transport.
+Calls that start in the measured window count.
+
+Options:
+  --duration SECONDS    measured time per transport, default 8
+  --warmup SECONDS      unmeasured time before each measurement, default 2
+  --clients N           concurrent clients, each with one call in flight, default 32
+  --transports LIST     comma-separated, default ${TRANSPORTS.join(",")}
+  -h, --help            print this help
+`;
 
 interface ServerMessage {
   type: "ready" | "cpu";
@@ -37,8 +50,13 @@ async function main(): Promise<void> {
       warmup: { type: "string", default: "2" },
       clients: { type: "string", default: "32" },
       transports: { type: "string", default: TRANSPORTS.join(",") },
+      help: { type: "boolean", short: "h", default: false },
     },
   });
+  if (values.help) {
+    process.stdout.write(HELP);
+    return;
+  }
   const transports = values.transports.split(",").map((name) => name.trim()) as Transport[];
   for (const transport of transports) {
     if (!TRANSPORTS.includes(transport)) throw new Error(`invalid transport "${transport}": expected a comma-separated list of ${TRANSPORTS.join(",")}`);
@@ -88,7 +106,7 @@ async function main(): Promise<void> {
       );
       client.close();
       const serverCpuMs = (await serverCpu)?.cpuMs ?? Number.NaN;
-      const calls = result.operations;
+      const calls = result.calls;
       const loadCpuMs = (result.loadCpuPercent / 100) * result.windowSeconds * 1000;
       const cells = [
         TRANSPORT_LABELS[transport].padEnd(14),

@@ -152,7 +152,9 @@ export function validateUpdateStatus(input: UpdateStatusInput): void {
   if (typeof input.status === "number") {
     check.add("status", `must be a known JobStatus, got the unknown value ${input.status}`);
   } else if (input.status === "UNSPECIFIED") {
-    check.add("status", `must be one of ${JOB_STATUSES.join(", ")}`);
+    // Named as in the contract, because clients send the protobuf enum names (JSON) or their numbers.
+    const targets = JOB_STATUSES.filter((status) => status !== "PENDING").map((status) => `JOB_STATUS_${status}`);
+    check.add("status", `must be set to the status to move to: one of ${targets.join(", ")}`);
   }
   check.text("message", input.message, LIMITS.messageLength);
   check.version("expected_version", input.expectedVersion);

@@ -126,6 +126,9 @@ describe("UpdateJobStatus", () => {
     const { job } = await client.createJob(createJobRequest());
     const unspecified = await expectConnectError(client.updateJobStatus({ id: job!.id, status: JobStatus.UNSPECIFIED }));
     expect(summarizeError(unspecified).fields).toEqual(["status"]);
+    expect(unspecified.rawMessage).toBe(
+      "invalid status: must be set to the status to move to: one of JOB_STATUS_QUEUED, JOB_STATUS_RUNNING, JOB_STATUS_COMPLETED, JOB_STATUS_FAILED, JOB_STATUS_CANCELLED",
+    );
     const unknown = await expectConnectError(client.updateJobStatus({ id: job!.id, status: 42 as JobStatus }));
     expect(unknown.rawMessage).toBe("invalid status: must be a known JobStatus, got the unknown value 42");
   });

@@ -37,7 +37,8 @@ export function buildRequestMessage(
       // No single key fails on its own, for example when a field is set under both names.
       throw invalidArgument(`invalid request body: ${error instanceof Error ? error.message : String(error)}`);
     }
-    throw invalidArgument(`invalid request body: ${invalid.description}`, [invalid]);
+    const problem = invalid.known ? `field "${invalid.field}": ${invalid.description}` : invalid.description;
+    throw invalidArgument(`invalid request body: ${problem}`, [{ field: invalid.field, description: invalid.description }]);
   }
 }
 
@@ -99,18 +100,25 @@ function bindPathVariables(route: TranscodingRoute, match: PathMatch, target: Js
  * and repeated messages so that the result names the innermost field, such as
  * `gates[1].passed`. Returns undefined when each key decodes on its own.
  */
-function findInvalidField(
-  message: DescMessage,
-  json: JsonObject,
-  registry: Registry,
-  prefix: string,
-): { field: string; description: string } | undefined {
+/**
+ * A field of the request that does not decode. `field` is its path in proto field names, as the
+ * service's own validation names fields, or the client's key for an unknown field.
+ */
+interface InvalidField {
+  field: string;
+  description: string;
+  /** False for a key that names no field of the message. */
+  known: boolean;
+}
+
+function findInvalidField(message: DescMessage, json: JsonObject, registry: Registry, prefix: string): InvalidField | undefined {
   for (const [key, value] of Object.entries(json)) {
-    const path = prefix + key;
     const field = findField(message, key);
     if (field === undefined) {
-      return { field: path, description: `unknown field "${path}" in ${message.typeName}` };
+      const path = prefix + key;
+      return { field: path, description: `unknown field "${path}" in ${message.typeName}`, known: false };
     }
+    const path = prefix + field.name;
     try {
       fromJson(message, { [key]: value }, { registry });
       continue;
@@ -135,7 +143,7 @@ function findInvalidField(
           }
         }
       }
-      return { field: path, description: `field "${path}": ${describeDecodeError(error)}` };
+      return { field: path, description: describeDecodeError(error), known: true };
     }
   }
   return undefined;

@@ -408,38 +408,43 @@ describe("request errors", () => {
       { type: "code-task", colour: "red" },
       "colour",
       'unknown field "colour" in coordinator.v1.CreateJobRequest',
+      'unknown field "colour" in coordinator.v1.CreateJobRequest',
     ],
     [
       "wrong scalar type",
       { type: "code-task", priority: "high" },
       "priority",
+      'expected number (int32), got "high"',
       'field "priority": expected number (int32), got "high"',
     ],
     [
       "nested field",
       { source: { forge: "gitea", issueNumber: "seven" } },
-      "source.issueNumber",
-      'field "source.issueNumber": expected number (int32), got "seven"',
+      "source.issue_number",
+      'expected number (int32), got "seven"',
+      'field "source.issue_number": expected number (int32), got "seven"',
     ],
     [
       "unknown nested field",
       { source: { forge: "gitea", stars: 5 } },
       "source.stars",
       'unknown field "source.stars" in coordinator.v1.JobSource',
+      'unknown field "source.stars" in coordinator.v1.JobSource',
     ],
     [
       "payload that is not an object",
       { payload: [1, 2] },
       "payload",
-      "field \"payload\": cannot decode message google.protobuf.Struct from JSON Array(2)",
+      "cannot decode message google.protobuf.Struct from JSON Array(2)",
+      'field "payload": cannot decode message google.protobuf.Struct from JSON Array(2)',
     ],
-  ])("%s in body is 400 naming it", async (_, body, field, description) => {
+  ])("%s in body is 400 naming it", async (_, body, field, description, problem) => {
     const response = await sendJson(harness.baseUrl, "POST", "/coordinator/jobs", body);
 
     expect(response.status).toBe(400);
     expect(response.json).toEqual({
       code: 3,
-      message: `invalid request body: ${description}`,
+      message: `invalid request body: ${problem}`,
       details: [
         {
           "@type": "type.googleapis.com/google.rpc.BadRequest",

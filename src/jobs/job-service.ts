@@ -3,8 +3,7 @@
  * job row, validates the move, updates the row, appends its events and queues its side effects.
  */
 import { randomUUID } from "node:crypto";
-import { LockMode, UniqueConstraintViolationException } from "@mikro-orm/core";
-import type { EntityManager } from "@mikro-orm/postgresql";
+import { UniqueConstraintViolationException } from "@mikro-orm/core";
 import type { Orm } from "../database";
 import { JobError, invalidPageToken, jobNotFound, requestIdConflict, versionMismatch } from "../domain/errors";
 import type {
@@ -29,6 +28,7 @@ import {
   type JobRow,
   MARK_DISPATCHED,
   SELECT_JOB,
+  SELECT_JOB_FOR_UPDATE,
   jobFromRow,
 } from "./job-sql";
 import { noticeFromJob } from "./notice";
@@ -149,9 +149,7 @@ export class JobService {
 
   async updateProgress(input: UpdateProgressInput, context: CallContext): Promise<JobEntity> {
     validate.validateUpdateProgress(input);
-    return this.mutate(input.id, input.expectedVersion, context, (job, em) =>
-      planProgress(job, input, () => em.findOne(JobStepEntity, { jobId: job.id, status: "RUNNING" })),
-    );
+    return this.mutate(input.id, input.expectedVersion, context, (job, change) => planProgress(job, input, () => change.openStep()));
   }
 
   async complete(input: CompleteJobInput, context: CallContext): Promise<JobEntity> {
@@ -225,42 +223,40 @@ export class JobService {
 
   /**
    * Runs one change: locks the job row, calls `plan` to decide the change, checks the expected version
-   * (after the repeat check, so a retried request succeeds) and applies the plan.
+   * (after the repeat check, so a retried request succeeds), applies the plan and writes it.
    */
   private async mutate(
     id: string,
     expectedVersion: bigint | undefined,
     context: CallContext,
-    plan: (job: JobEntity, em: EntityManager) => Promise<Plan>,
+    plan: (job: JobEntity, change: JobChange) => Promise<Plan>,
   ): Promise<JobEntity> {
     let wroteOutbox = false;
-    const job = await this.orm.em.fork().transactional(async (em) => {
-      const job = await em.findOne(JobEntity, id, { lockMode: LockMode.PESSIMISTIC_WRITE });
-      if (!job) throw jobNotFound(id);
-      const apply = await plan(job, em);
+    const job = await sqlTransaction(this.orm, async (sql) => {
+      const [row] = await sql.query<JobRow>(SELECT_JOB_FOR_UPDATE, [id]);
+      if (!row) throw jobNotFound(id);
+      const job = jobFromRow(row);
+      const change = new JobChange(sql, job, context.actor);
+      const apply = await plan(job, change);
       if (apply === UNCHANGED) return job;
       if (expectedVersion !== undefined && BigInt(job.version) !== expectedVersion) {
         throw versionMismatch(id, expectedVersion, BigInt(job.version));
       }
-      wroteOutbox = await this.applyChange(em, job, context.actor, apply);
-      await em.flush();
+      await apply(change);
+      job.version += 1;
+      job.updatedAt = change.now;
+      // The Herald posts some event types, and their notice is queued in the same transaction.
+      if (change.eventTypes.some((type) => this.options.heraldEvents.has(type))) {
+        change.addOutbox("notify", { notice: noticeFromJob(job) as unknown as JsonObject });
+        wroteOutbox = true;
+      }
+      await change.write();
       // Checked after the writes and just before COMMIT, so a call past its deadline rolls back.
       this.throwIfAborted(context);
       return job;
     });
     if (wroteOutbox) this.options.onOutboxWritten?.();
     return job;
-  }
-
-  /** Applies a plan, bumps the version, and queues a notification for the event types the Herald posts. */
-  private async applyChange(em: EntityManager, job: JobEntity, actor: string, apply: Exclude<Plan, typeof UNCHANGED>): Promise<boolean> {
-    const change = new JobChange(em, job, actor);
-    await apply(change);
-    job.version += 1;
-    job.updatedAt = change.now;
-    if (!change.eventTypes.some((type) => this.options.heraldEvents.has(type))) return false;
-    change.addOutbox("notify", { notice: noticeFromJob(job) as unknown as JsonObject });
-    return true;
   }
 
   private throwIfAborted(context: CallContext): void {

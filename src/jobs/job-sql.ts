@@ -1,11 +1,12 @@
 /**
- * The statements that create a job and mark it dispatched, written by hand because they run for
- * every new job. The benchmark's floor (bench/floor.ts) runs these same texts straight through pg.
+ * The statements that change jobs, written by hand because they run for every call that changes
+ * a job. The benchmark's floor (bench/floor.ts) runs the CreateJob statements straight through pg.
  * JSON values are passed as JSON text, because pg would turn a JavaScript array into a PostgreSQL array.
  */
 import type { GateResult, JobSource, JsonObject } from "../domain/inputs";
 import type { JobStatus } from "../domain/job-status";
-import { JobEntity } from "../entities";
+import { JobEntity, JobStepEntity, type StepStatus } from "../entities";
+import type { SqlClient } from "../plain-sql";
 
 /**
  * Inserts a new job, its job.created event and its dispatch entry, and returns the entry's id.
@@ -48,6 +49,20 @@ export const MARK_DISPATCHED = `with queued as (
 
 export const SELECT_JOB = "select * from jobs where id = $1";
 
+export const SELECT_JOB_FOR_UPDATE = "select * from jobs where id = $1 for update";
+
+/** Writes every field a change may set. $1 is the job id. */
+export const UPDATE_JOB = `update jobs set status = $2, progress_percent = $3, progress_message = $4, result = $5, summary = $6,
+    error = $7, gates = $8, version = $9, last_event_sequence = $10, queued_at = $11, started_at = $12, completed_at = $13,
+    updated_at = $14
+  where id = $1`;
+
+export const SELECT_OPEN_STEP = "select * from job_steps where job_id = $1 and status = 'RUNNING' limit 1";
+
+export const COUNT_STEPS = "select count(*)::int as count from job_steps where job_id = $1";
+
+export const UPDATE_STEP = "update job_steps set status = $2, completed_at = $3, output = $4 where id = $1";
+
 /** Queues a Herald notice. $1 job id, $2 payload ({ notice }), $3 time. */
 export const INSERT_NOTICE = `insert into outbox (kind, job_id, payload, created_at, available_at, attempts)
   values ('notify', $1, $2, $3, $3, 0)`;
@@ -76,6 +91,70 @@ export interface JobRow {
   started_at: Date | null;
   completed_at: Date | null;
   updated_at: Date;
+}
+
+/** A row of the job_steps table as pg returns it with its default type parsers. */
+export interface StepRow {
+  id: string;
+  job_id: string;
+  ordinal: number;
+  name: string;
+  phase: string;
+  status: StepStatus;
+  started_at: Date;
+  completed_at: Date | null;
+  output: string;
+}
+
+export function stepFromRow(row: StepRow): JobStepEntity {
+  const step = new JobStepEntity();
+  step.id = row.id;
+  step.jobId = row.job_id;
+  step.ordinal = row.ordinal;
+  step.name = row.name;
+  step.phase = row.phase;
+  step.status = row.status;
+  step.startedAt = row.started_at;
+  step.completedAt = row.completed_at;
+  step.output = row.output;
+  return step;
+}
+
+/** Returns the parameters of UPDATE_JOB for the job as it is now. */
+export function updateJobValues(job: JobEntity): unknown[] {
+  return [
+    job.id,
+    job.status,
+    job.progressPercent,
+    job.progressMessage,
+    job.result === null ? null : JSON.stringify(job.result),
+    job.summary,
+    job.error,
+    JSON.stringify(job.gates),
+    job.version,
+    job.lastEventSequence,
+    job.queuedAt,
+    job.startedAt,
+    job.completedAt,
+    job.updatedAt,
+  ];
+}
+
+/**
+ * Inserts rows into `table` with one statement. Each row lists its values in the order of
+ * `columns`, and JSON values must already be JSON text.
+ */
+export async function insertRows(sql: SqlClient, table: string, columns: readonly string[], rows: unknown[][]): Promise<void> {
+  if (rows.length === 0) return;
+  const values: unknown[] = [];
+  const tuples = rows.map((row) => {
+    const placeholders = row.map((value) => {
+      values.push(value);
+      return `$${values.length}`;
+    });
+    return `(${placeholders.join(", ")})`;
+  });
+  await sql.query(`insert into ${table} (${columns.join(", ")}) values ${tuples.join(", ")}`, values);
 }
 
 export function jobFromRow(row: JobRow): JobEntity {

@@ -23,13 +23,20 @@ import { type SqlClient, sqlTransaction, withSqlConnection } from "../plain-sql"
 import { canonicalJson, sha256Hex } from "./canonical-json";
 import { JobChange } from "./job-change";
 import {
+  type EventRow,
   INSERT_NEW_JOB,
   INSERT_NOTICE,
   type JobRow,
   MARK_DISPATCHED,
+  SELECT_EVENTS_PAGE,
   SELECT_JOB,
+  SELECT_JOB_BY_REQUEST_ID,
   SELECT_JOB_FOR_UPDATE,
+  SELECT_STEPS,
+  type StepRow,
+  eventFromRow,
   jobFromRow,
+  stepFromRow,
 } from "./job-sql";
 import { noticeFromJob } from "./notice";
 import { type Plan, UNCHANGED, planComplete, planFail, planProgress, planStatus } from "./transitions";
@@ -200,25 +207,28 @@ export class JobService {
 
   async get(input: GetJobInput): Promise<JobPage> {
     validate.validateGetJob(input);
-    const em = this.orm.em.fork();
-    const job = await em.findOne(JobEntity, input.id);
-    if (!job) throw jobNotFound(input.id);
-    const after = this.decodePageToken(input.pageToken, job.id);
     const pageSize = input.pageSize || LIMITS.defaultPageSize;
-    const [steps, events] = await Promise.all([
-      em.find(JobStepEntity, { jobId: job.id }, { orderBy: { ordinal: "asc" } }),
-      em.find(JobEventEntity, { jobId: job.id, sequence: { $gt: after } }, { orderBy: { sequence: "asc" }, limit: pageSize + 1 }),
-    ]);
-    const more = events.length > pageSize;
-    if (more) events.pop();
-    const nextPageToken = more ? this.encodePageToken(job.id, events[events.length - 1].sequence) : "";
-    return { job, steps, events, nextPageToken };
+    return withSqlConnection(this.orm, async (sql) => {
+      const [row] = await sql.query<JobRow>(SELECT_JOB, [input.id]);
+      if (!row) throw jobNotFound(input.id);
+      // The stored id, because the request may spell the UUID in capitals.
+      const jobId = row.id;
+      const after = this.decodePageToken(input.pageToken, jobId);
+      const steps = (await sql.query<StepRow>(SELECT_STEPS, [jobId])).map(stepFromRow);
+      // One more than the page, to know whether a next page exists.
+      const events = (await sql.query<EventRow>(SELECT_EVENTS_PAGE, [jobId, after, pageSize + 1])).map(eventFromRow);
+      const more = events.length > pageSize;
+      if (more) events.pop();
+      const nextPageToken = more ? this.encodePageToken(jobId, events[events.length - 1].sequence) : "";
+      return { job: jobFromRow(row), steps, events, nextPageToken };
+    });
   }
 
   private async findByRequestId(requestId: string, requestHash: string): Promise<JobEntity | null> {
-    const job = await this.orm.em.fork().findOne(JobEntity, { requestId });
-    if (job && job.requestHash !== requestHash) throw requestIdConflict(requestId, job.id);
-    return job;
+    const [row] = await withSqlConnection(this.orm, (sql) => sql.query<JobRow>(SELECT_JOB_BY_REQUEST_ID, [requestId]));
+    if (!row) return null;
+    if (row.request_hash !== requestHash) throw requestIdConflict(requestId, row.id);
+    return jobFromRow(row);
   }
 
   /**

@@ -5,7 +5,7 @@
  */
 import type { GateResult, JobSource, JsonObject } from "../domain/inputs";
 import type { JobStatus } from "../domain/job-status";
-import { JobEntity, JobStepEntity, type StepStatus } from "../entities";
+import { JobEntity, JobEventEntity, JobStepEntity, type StepStatus } from "../entities";
 import type { SqlClient } from "../plain-sql";
 
 /**
@@ -49,6 +49,8 @@ export const MARK_DISPATCHED = `with queued as (
 
 export const SELECT_JOB = "select * from jobs where id = $1";
 
+export const SELECT_JOB_BY_REQUEST_ID = "select * from jobs where request_id = $1";
+
 export const SELECT_JOB_FOR_UPDATE = "select * from jobs where id = $1 for update";
 
 /** Writes every field a change may set. $1 is the job id. */
@@ -62,6 +64,11 @@ export const SELECT_OPEN_STEP = "select * from job_steps where job_id = $1 and s
 export const COUNT_STEPS = "select count(*)::int as count from job_steps where job_id = $1";
 
 export const UPDATE_STEP = "update job_steps set status = $2, completed_at = $3, output = $4 where id = $1";
+
+export const SELECT_STEPS = "select * from job_steps where job_id = $1 order by ordinal";
+
+/** One page of a job's events, through the (job_id, sequence) unique index. $2 is the last sequence already read. */
+export const SELECT_EVENTS_PAGE = "select * from job_events where job_id = $1 and sequence > $2 order by sequence limit $3";
 
 /** Queues a Herald notice. $1 job id, $2 payload ({ notice }), $3 time. */
 export const INSERT_NOTICE = `insert into outbox (kind, job_id, payload, created_at, available_at, attempts)
@@ -118,6 +125,29 @@ export function stepFromRow(row: StepRow): JobStepEntity {
   step.completedAt = row.completed_at;
   step.output = row.output;
   return step;
+}
+
+/** A row of the job_events table as pg returns it with its default type parsers. */
+export interface EventRow {
+  id: string;
+  job_id: string;
+  sequence: number;
+  type: string;
+  actor: string;
+  time: Date;
+  payload: JsonObject;
+}
+
+export function eventFromRow(row: EventRow): JobEventEntity {
+  const event = new JobEventEntity();
+  event.id = row.id;
+  event.jobId = row.job_id;
+  event.sequence = row.sequence;
+  event.type = row.type;
+  event.actor = row.actor;
+  event.time = row.time;
+  event.payload = row.payload;
+  return event;
 }
 
 /** Returns the parameters of UPDATE_JOB for the job as it is now. */

@@ -1,6 +1,6 @@
 /**
- * Plain SQL on the ORM's own connection pool, for the statements that run for every new job
- * (creating it and marking it dispatched) and need none of the unit of work. Statements use pg's
+ * Plain SQL on the ORM's own connection pool, for the job service's reads and changes, which need
+ * none of the unit of work. MikroORM still owns the pool, the entities and the migrations. Statements use pg's
  * `$n` bind parameters. Their errors are converted to MikroORM's exception classes, so callers
  * and src/rpc/errors.ts treat them like ORM errors (a duplicate key is a
  * UniqueConstraintViolationException, a lost connection a DriverException).

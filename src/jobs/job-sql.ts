@@ -1,7 +1,8 @@
 /**
- * The statements that change jobs, written by hand because they run for every call that changes
- * a job. The benchmark's floor (bench/floor.ts) runs the CreateJob statements straight through pg.
- * JSON values are passed as JSON text, because pg would turn a JavaScript array into a PostgreSQL array.
+ * The job service's SQL, written by hand because it runs on every call; MikroORM's unit of work
+ * cost more CPU than the rest of a call. The benchmark's floor (bench/floor.ts) runs the CreateJob
+ * statements straight through pg. JSON values are passed as JSON text, because pg would turn a
+ * JavaScript array into a PostgreSQL array.
  */
 import type { GateResult, JobSource, JsonObject } from "../domain/inputs";
 import type { JobStatus } from "../domain/job-status";

@@ -1,8 +1,8 @@
 /**
  * Plain SQL on the ORM's own connection pool, for the job service's reads and changes, which need
- * none of the unit of work. MikroORM still owns the pool, the entities and the migrations. Statements use pg's
- * `$n` bind parameters. Their errors are converted to MikroORM's exception classes, so callers
- * and src/rpc/errors.ts treat them like ORM errors (a duplicate key is a
+ * none of the unit of work. MikroORM still owns the pool, the entities and the migrations.
+ * Statements use pg's `$n` bind parameters. Their errors are converted to MikroORM's exception
+ * classes, so callers and src/rpc/errors.ts treat them like ORM errors (a duplicate key is a
  * UniqueConstraintViolationException, a lost connection a DriverException).
  */
 import type { EntityManager } from "@mikro-orm/postgresql";

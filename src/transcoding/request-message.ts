@@ -1,4 +1,4 @@
-import { fromJson, type DescMessage, type JsonObject, type JsonValue, type Message, type Registry } from "@bufbuild/protobuf";
+import { fromJson, type DescMessage, type JsonObject, type JsonValue, type Registry } from "@bufbuild/protobuf";
 import {
   describeDecodeError,
   FieldValueError,
@@ -13,24 +13,27 @@ import type { TranscodingRoute } from "./routes";
 import { invalidArgument } from "./status";
 
 /**
- * Builds the request message from the path variables, the JSON body and the query
- * parameters, as the route's HttpRule maps them. A path variable replaces the same
- * field in the body. Throws a 400 INVALID_ARGUMENT TranscodingError that names the
- * parameter or field when a value does not fit the request message.
+ * Builds the JSON of the request message from the path variables, the JSON body and the
+ * query parameters, as the route's HttpRule maps them, and checks that it decodes. A path
+ * variable replaces the same field in the body. Throws a 400 INVALID_ARGUMENT
+ * TranscodingError that names the parameter or field when a value does not fit the
+ * request message.
  */
-export function buildRequestMessage(
+export function buildRequestJson(
   route: TranscodingRoute,
   match: PathMatch,
   query: URLSearchParams,
   body: JsonValue | undefined,
   registry: Registry,
-): Message {
+): JsonObject {
   const target = bodyToRequestJson(route, body);
   bindPathVariables(route, match, target, registry);
   bindQueryParameters(route, query, target, registry);
 
   try {
-    return fromJson(route.method.input, target, { registry });
+    // Decoded only to check it: the JSON that passed goes to the handler as it is.
+    fromJson(route.method.input, target, { registry });
+    return target;
   } catch (error) {
     const invalid = findInvalidField(route.method.input, target, registry, "");
     if (invalid === undefined) {

@@ -1,4 +1,4 @@
-import { createRegistry, toJsonString, type DescService, type Registry } from "@bufbuild/protobuf";
+import { createRegistry, type DescService, type Registry } from "@bufbuild/protobuf";
 import { Code, ConnectError, type ContextValues } from "@connectrpc/connect";
 import type { UniversalHandler } from "@connectrpc/connect/protocol";
 import { universalRequestFromNodeRequest } from "@connectrpc/connect-node";
@@ -7,7 +7,7 @@ import { callConnectHandler } from "./connect-call";
 import { splitRequestTarget, writeJson, type NodeRequest, type NodeResponse } from "./node-http";
 import { normalizePath } from "./path-matcher";
 import { readJsonBody } from "./request-body";
-import { buildRequestMessage } from "./request-message";
+import { buildRequestJson } from "./request-message";
 import { buildSuccessResponse, type SuccessStatusMap } from "./response-mapping";
 import { findRoute, isUnderPrefix, servedPathPrefixes, type RouteLookup } from "./route-lookup";
 import { buildRoutes, type TranscodingRoute } from "./routes";
@@ -104,8 +104,7 @@ export function createTranscoder(options: TranscoderOptions): Transcoder {
     const contextValues = options.contextValues?.(request);
     const clientRequest = universalRequestFromNodeRequest(request, response, undefined, contextValues);
     const body = await readJsonBody(request, options.maxBodyBytes);
-    const message = buildRequestMessage(route, match, query, body, registry);
-    const requestJson = toJsonString(route.method.input, message, { registry });
+    const requestJson = JSON.stringify(buildRequestJson(route, match, query, body, registry));
     const result = await callConnectHandler(handlerFor(route)!, clientRequest, requestJson);
 
     if (result.kind === "error") {

@@ -42,8 +42,32 @@ function matchKey(keys: ApiKey[], presented: string): ApiKey | undefined {
   return found;
 }
 
-/** Checks the API key of every call except health and reflection, and records its name as the actor. */
-export function createAuthInterceptor(keys: ApiKey[], logger: Logger): Interceptor {
+/**
+ * Returns a function that logs a rejected call at warn level, at most once per `intervalMs`. The
+ * next line counts the rejections left out since the previous one, so a client retrying with a
+ * bad key cannot flood the log. Every call still gets its own info line from the logging interceptor.
+ */
+function createRejectionWarning(logger: Logger, intervalMs: number): (method: string, keyPresented: boolean) => void {
+  let lastLoggedAt = Number.NEGATIVE_INFINITY;
+  let notLogged = 0;
+  return (method, keyPresented) => {
+    const now = Date.now();
+    if (now - lastLoggedAt < intervalMs) {
+      notLogged += 1;
+      return;
+    }
+    logger.warn({ method, keyPresented, rejectedSinceLastWarning: notLogged }, "rejected a call without a valid API key");
+    lastLoggedAt = now;
+    notLogged = 0;
+  };
+}
+
+/**
+ * Checks the API key of every call except health and reflection, and records its name as the
+ * actor. Rejections are logged at warn level at most once per `warnIntervalMs`.
+ */
+export function createAuthInterceptor(keys: ApiKey[], logger: Logger, warnIntervalMs = 30_000): Interceptor {
+  const warnRejected = createRejectionWarning(logger, warnIntervalMs);
   return (next) => async (request) => {
     if (keys.length === 0) {
       request.contextValues.set(actorKey, DEVELOPMENT_ACTOR);
@@ -53,7 +77,7 @@ export function createAuthInterceptor(keys: ApiKey[], logger: Logger): Intercept
     const presented = readPresentedKey(request.header);
     const key = presented === undefined ? undefined : matchKey(keys, presented);
     if (!key) {
-      logger.warn({ method: request.method.name, keyPresented: presented !== undefined }, "rejected a call without a valid API key");
+      warnRejected(request.method.name, presented !== undefined);
       throw new ConnectError(
         presented === undefined
           ? "missing API key: send it in the x-api-key header or as Authorization: Bearer <key>"

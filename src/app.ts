@@ -144,7 +144,7 @@ export async function createApp(config: Config, logger: Logger): Promise<App> {
     void transcoder.handle(request, response).then((handled) => {
       if (handled) return;
       response.writeHead(404, { "content-type": "application/json" });
-      response.end(JSON.stringify({ code: 5, message: `no route for ${request.method} ${request.url}`, details: [] }));
+      response.end(JSON.stringify({ code: 5, message: `no route matches ${request.method} ${(request.url ?? "/").split("?", 1)[0]}`, details: [] }));
     });
   };
   const handler = withGrpcMessageEncoding(createRpcHandler(handlers, notFound, logger));

@@ -40,6 +40,14 @@ const CASES: Case[] = [
     message: "no route matches GET /coordinator/nothing",
   },
   {
+    name: "path outside every route prefix",
+    method: "GET",
+    path: "/nothing/here?x=1",
+    status: 404,
+    code: 5,
+    message: "no route matches GET /nothing/here",
+  },
+  {
     name: "wrong method",
     method: "DELETE",
     path: `/coordinator/jobs/${JOB_ID}`,

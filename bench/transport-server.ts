@@ -1,22 +1,17 @@
 /**
- * The service's RPC stack without its database and queue, for `npm run bench:transport`. CreateJob
- * converts the request and builds the response as the real handler does, from a job made in
- * memory. The router has the service's interceptors, the binary parse guard, the REST transcoder
- * and the grpc-message rewrite, and serves on the service's one-port server.
+ * The service's RPC stack (src/rpc/rpc-stack.ts) without its database and queue, for
+ * `npm run bench:transport`, on the service's one-port server. CreateJob converts the request and
+ * builds the response as the real handler does, from a job made in memory.
  */
 import { randomUUID } from "node:crypto";
-import { create, createRegistry } from "@bufbuild/protobuf";
-import { type ServiceImpl, createConnectRouter } from "@connectrpc/connect";
+import { create } from "@bufbuild/protobuf";
+import type { ServiceImpl } from "@connectrpc/connect";
 import { CoordinatorJobsService, CreateJobResponseSchema } from "../gen/es/coordinator/v1/coordinator_jobs_service_pb";
 import { JobEntity } from "../src/entities";
 import { createLogger } from "../src/logger";
-import { guardBinaryParse } from "../src/rpc/binary-parse-guard";
 import * as convert from "../src/rpc/convert";
-import { withGrpcMessageEncoding } from "../src/rpc/grpc-message";
-import { createAuthInterceptor, createDeadlineInterceptor, createLoggingInterceptor } from "../src/rpc/interceptors";
-import { createRpcHandler } from "../src/rpc/node-handler";
+import { createRpcStack } from "../src/rpc/rpc-stack";
 import { createPortServer } from "../src/server";
-import { createTranscoder } from "../src/transcoding";
 
 /** The API key the driver sends, passed in the environment as in the service. */
 const API_KEY = { name: "bench", secret: process.env.BENCH_API_KEY ?? "" };
@@ -47,20 +42,14 @@ const service: Partial<ServiceImpl<typeof CoordinatorJobsService>> = {
 };
 
 const logger = createLogger("warn");
-const router = createConnectRouter({
-  interceptors: [
-    createLoggingInterceptor(logger),
-    createAuthInterceptor([API_KEY], logger),
-    createDeadlineInterceptor(30_000),
-  ],
-  readMaxBytes: MAX_BODY_BYTES,
+const handler = createRpcStack({
+  apiKeys: [API_KEY],
+  defaultDeadlineMs: 30_000,
+  maxBodyBytes: MAX_BODY_BYTES,
+  logger,
+  register: (router) => router.service(CoordinatorJobsService, service),
+  restServices: [CoordinatorJobsService],
 });
-router.service(CoordinatorJobsService, service);
-const handlers = router.handlers.map((handler) => guardBinaryParse(handler, MAX_BODY_BYTES, logger));
-const transcoder = createTranscoder({ services: [CoordinatorJobsService], handlers, registry: createRegistry(), maxBodyBytes: MAX_BODY_BYTES, logger });
-const handler = withGrpcMessageEncoding(
-  createRpcHandler(handlers, (request, response) => void transcoder.handle(request, response), logger),
-);
 const portServer = createPortServer(handler);
 
 portServer.server.listen(Number(process.env.PORT), "127.0.0.1", () => process.send?.({ type: "ready" }));

@@ -4,9 +4,6 @@
  * port 0, and close it.
  */
 import type { AddressInfo } from "node:net";
-import { createRegistry } from "@bufbuild/protobuf";
-import { createConnectRouter } from "@connectrpc/connect";
-import { compressionBrotli, compressionGzip } from "@connectrpc/connect-node";
 import {
   CoordinatorJobsService,
   type GetHealthResponse,
@@ -28,12 +25,8 @@ import { OutboxRelay } from "./outbox/outbox-relay";
 import { QueueDispatcher } from "./outbox/queue-dispatcher";
 import { createReflectionServices } from "./reflection";
 import { createCoordinatorService } from "./rpc/coordinator-service";
-import { guardBinaryParse } from "./rpc/binary-parse-guard";
-import { withGrpcMessageEncoding } from "./rpc/grpc-message";
-import { createRpcHandler } from "./rpc/node-handler";
-import { createAuthInterceptor, createDeadlineInterceptor, createLoggingInterceptor } from "./rpc/interceptors";
-import { type PortServer, type RequestHandler, createPortServer } from "./server";
-import { createTranscoder } from "./transcoding";
+import { createRpcStack } from "./rpc/rpc-stack";
+import { type PortServer, createPortServer } from "./server";
 
 export interface App {
   orm: Orm;
@@ -101,36 +94,28 @@ export async function createApp(config: Config, logger: Logger): Promise<App> {
   });
 
   const service = createCoordinatorService({ jobs, relay, health, dispatchTimeoutMs: config.dispatchTimeoutMs });
-  const router = createConnectRouter({
-    interceptors: [
-      createLoggingInterceptor(logger, (method, code, seconds) => metrics.rpcDuration.observe({ method, code }, seconds)),
-      createAuthInterceptor(config.apiKeys, logger),
-      createDeadlineInterceptor(config.defaultDeadlineMs),
-    ],
-    readMaxBytes: config.maxBodyBytes,
-    acceptCompression: [compressionGzip, compressionBrotli],
-    // Compressing small responses costs more CPU than it saves on loopback and LAN links.
-    compressMinBytes: 16 * 1024,
-  });
-  router.service(CoordinatorJobsService, service);
   // grpc.health.v1.Health: DEGRADED counts as SERVING, because the service still accepts work.
   const grpcHealth = createGrpcHealthService(async () => (await health.check()).status, {
     services: [CoordinatorJobsService.typeName],
     logger,
   });
-  grpcHealth.register(router);
-  // Server reflection lists CoordinatorJobsService, Health and itself, so clients need no .proto files.
-  // The error details file lets them decode the google.rpc details of gRPC errors too.
-  createReflectionServices([file_coordinator_v1_coordinator_jobs_service, file_grpc_health_v1_health, file_google_rpc_error_details]).register(router);
   const serveOpenApi = createOpenApiHandler();
   const serveMetrics = createMetricsHandler(metrics.registry);
-  const handlers = router.handlers.map((handler) => guardBinaryParse(handler, config.maxBodyBytes, logger));
-  const transcoder = createTranscoder({
-    services: [CoordinatorJobsService],
-    handlers,
-    registry: createRegistry(file_google_rpc_error_details),
+  const handler = createRpcStack({
+    apiKeys: config.apiKeys,
+    defaultDeadlineMs: config.defaultDeadlineMs,
     maxBodyBytes: config.maxBodyBytes,
     logger,
+    register: (router) => {
+      router.service(CoordinatorJobsService, service);
+      grpcHealth.register(router);
+      // Server reflection lists CoordinatorJobsService, Health and itself, so clients need no .proto files.
+      // The error details file lets them decode the google.rpc details of gRPC errors too.
+      createReflectionServices([file_coordinator_v1_coordinator_jobs_service, file_grpc_health_v1_health, file_google_rpc_error_details]).register(
+        router,
+      );
+    },
+    restServices: [CoordinatorJobsService],
     // REST returns 503 when the service cannot serve, so load balancers and probes see it.
     successStatus: new Map([
       [
@@ -138,16 +123,9 @@ export async function createApp(config: Config, logger: Logger): Promise<App> {
         (response) => ((response as GetHealthResponse).status === HealthStatus.NOT_SERVING ? 503 : undefined),
       ],
     ]),
+    observe: (method, code, seconds) => metrics.rpcDuration.observe({ method, code }, seconds),
+    serveOther: (request, response) => serveOpenApi(request, response) || serveMetrics(request, response),
   });
-  const notFound: RequestHandler = (request, response) => {
-    if (serveOpenApi(request, response) || serveMetrics(request, response)) return;
-    void transcoder.handle(request, response).then((handled) => {
-      if (handled) return;
-      response.writeHead(404, { "content-type": "application/json" });
-      response.end(JSON.stringify({ code: 5, message: `no route matches ${request.method} ${(request.url ?? "/").split("?", 1)[0]}`, details: [] }));
-    });
-  };
-  const handler = withGrpcMessageEncoding(createRpcHandler(handlers, notFound, logger));
   const portServer: PortServer = createPortServer(handler, {
     tlsCertFile: config.tlsCertFile,
     tlsKeyFile: config.tlsKeyFile,

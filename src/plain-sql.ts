@@ -15,19 +15,19 @@ export interface SqlClient {
 }
 
 interface PooledConnection extends ClientBase {
-  /** Set by knex when the connection failed; knex discards such a connection instead of reusing it. */
+  /** Set by knex when the connection failed, so knex discards the connection instead of reusing it. */
   __knex__disposed?: unknown;
 }
 
 /**
  * pg's default type parsers. The ORM's connections return timestamps as strings for its own
- * hydration; these statements get Date objects, as pg gives them by default.
+ * hydration. These statements get Date objects, as pg gives them by default.
  */
 const DEFAULT_TYPES = { getTypeParser: types.getTypeParser };
 
 /**
  * Lends `work` one pooled connection. Each statement commits on its own unless `work` opens a
- * transaction; sqlTransaction does that.
+ * transaction, as sqlTransaction does.
  */
 export async function withSqlConnection<T>(orm: Orm, work: (client: SqlClient, connection: PooledConnection) => Promise<T>): Promise<T> {
   const em = orm.em as EntityManager;

@@ -7,11 +7,21 @@ import { randomUUID } from "node:crypto";
 import type { JsonObject } from "../domain/inputs";
 import { type JobEntity, JobStepEntity, type OutboxKind, type StepStatus } from "../entities";
 import type { SqlClient } from "../plain-sql";
-import { COUNT_STEPS, SELECT_OPEN_STEP, type StepRow, UPDATE_JOB, UPDATE_STEP, insertRows, stepFromRow, updateJobValues } from "./job-sql";
+import {
+  COUNT_STEPS,
+  OUTBOX_COLUMNS,
+  SELECT_OPEN_STEP,
+  type StepRow,
+  UPDATE_JOB,
+  UPDATE_STEP,
+  insertRows,
+  outboxEntryRow,
+  stepFromRow,
+  updateJobValues,
+} from "./job-sql";
 
 const EVENT_COLUMNS = ["id", "job_id", "sequence", "type", "actor", "time", "payload"] as const;
 const STEP_COLUMNS = ["id", "job_id", "ordinal", "name", "phase", "status", "started_at", "completed_at", "output"] as const;
-const OUTBOX_COLUMNS = ["kind", "job_id", "payload", "created_at", "available_at", "attempts"] as const;
 
 /** A step read from the database, with the fields a change may set as they were read. */
 interface LoadedStep {
@@ -45,7 +55,7 @@ export class JobChange {
 
   /** Records a side effect to perform after commit. */
   addOutbox(kind: OutboxKind, payload: JsonObject): void {
-    this.outboxEntries.push([kind, this.job.id, JSON.stringify(payload), this.now, this.now, 0]);
+    this.outboxEntries.push(outboxEntryRow(kind, this.job.id, payload, this.now));
   }
 
   /** Returns the job's RUNNING step, if any. Changes to its fields are written by `write`. */

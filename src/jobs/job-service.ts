@@ -25,9 +25,9 @@ import { JobChange } from "./job-change";
 import {
   type EventRow,
   INSERT_NEW_JOB,
-  INSERT_NOTICE,
   type JobRow,
   MARK_DISPATCHED,
+  OUTBOX_COLUMNS,
   SELECT_EVENTS_PAGE,
   SELECT_JOB,
   SELECT_JOB_BY_REQUEST_ID,
@@ -35,7 +35,9 @@ import {
   SELECT_STEPS,
   type StepRow,
   eventFromRow,
+  insertRows,
   jobFromRow,
+  outboxEntryRow,
   stepFromRow,
 } from "./job-sql";
 import { noticeFromJob } from "./notice";
@@ -190,7 +192,8 @@ export class JobService {
       const [row] = await sql.query<JobRow>(MARK_DISPATCHED, values);
       if (!row) return this.currentJob(sql, row, job.id);
       const queuedJob = jobFromRow(row);
-      await sql.query(INSERT_NOTICE, [job.id, JSON.stringify({ notice: noticeFromJob(queuedJob) }), now]);
+      const notice = noticeFromJob(queuedJob) as unknown as JsonObject;
+      await insertRows(sql, "outbox", OUTBOX_COLUMNS, [outboxEntryRow("notify", job.id, { notice }, now)]);
       notified = true;
       return queuedJob;
     });

@@ -1,12 +1,12 @@
 /**
- * The job service's SQL, written by hand because it runs on every call; MikroORM's unit of work
+ * The job service's SQL, written by hand because it runs on every call. MikroORM's unit of work
  * cost more CPU than the rest of a call. The benchmark's floor (bench/floor.ts) runs the CreateJob
  * statements straight through pg. JSON values are passed as JSON text, because pg would turn a
  * JavaScript array into a PostgreSQL array.
  */
 import type { GateResult, JobSource, JsonObject } from "../domain/inputs";
 import type { JobStatus } from "../domain/job-status";
-import { JobEntity, JobEventEntity, JobStepEntity, type StepStatus } from "../entities";
+import { JobEntity, JobEventEntity, JobStepEntity, type OutboxKind, type StepStatus } from "../entities";
 import type { SqlClient } from "../plain-sql";
 
 /**
@@ -71,9 +71,13 @@ export const SELECT_STEPS = "select * from job_steps where job_id = $1 order by 
 /** One page of a job's events, through the (job_id, sequence) unique index. $2 is the last sequence already read. */
 export const SELECT_EVENTS_PAGE = "select * from job_events where job_id = $1 and sequence > $2 order by sequence limit $3";
 
-/** Queues a Herald notice. $1 job id, $2 payload ({ notice }), $3 time. */
-export const INSERT_NOTICE = `insert into outbox (kind, job_id, payload, created_at, available_at, attempts)
-  values ('notify', $1, $2, $3, $3, 0)`;
+/** Columns of a new outbox entry, in the order of outboxEntryRow's values. */
+export const OUTBOX_COLUMNS = ["kind", "job_id", "payload", "created_at", "available_at", "attempts"] as const;
+
+/** Returns the values of a new outbox entry, due at `time`, for insertRows. */
+export function outboxEntryRow(kind: OutboxKind, jobId: string, payload: JsonObject, time: Date): unknown[] {
+  return [kind, jobId, JSON.stringify(payload), time, time, 0];
+}
 
 /** A row of the jobs table as pg returns it with its default type parsers. */
 export interface JobRow {

@@ -26,7 +26,7 @@ export interface OutboxRelayOptions {
   pollIntervalMs: number;
   baseBackoffMs?: number;
   maxBackoffMs: number;
-  /** Age after which the relay deletes a processed entry; it looks for such entries once a minute. */
+  /** Age after which the relay deletes a processed entry. It looks for such entries once a minute. */
   retentionSeconds: number;
   logger: Logger;
   /** Receives the outcome of every attempt, for metrics. */
@@ -55,7 +55,7 @@ const CLAIM_DUE = `
 const PURGE_INTERVAL_MS = 60_000;
 /** Entries deleted per statement, so that no statement locks many rows at once. */
 const PURGE_BATCH_SIZE = 1000;
-/** Batches per purge; a larger backlog is left for the next purges. */
+/** Batches per purge, so a larger backlog waits for the next purges. */
 const PURGE_MAX_BATCHES = 20;
 
 const PURGE_PROCESSED = `
